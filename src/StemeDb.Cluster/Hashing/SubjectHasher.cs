@@ -1,0 +1,57 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using StemeDb.Cluster.Errors;
+
+namespace StemeDb.Cluster.Hashing;
+
+/// <summary>
+/// hash(subject) = the first 8 bytes of BLAKE3(UTF-8 subject), little-endian. This is the wire
+/// contract between nodes, gateways and clients in any language: it never changes.
+/// </summary>
+public static class SubjectHasher
+{
+    // Subjects are at most SubjectRules.MaxBytes of UTF-8; a UTF-16 char encodes to at most 3 bytes.
+    private const int StackLimit = 1024;
+
+    /// <summary>Hash of a subject given as UTF-8 bytes. Allocation-free.</summary>
+    public static ulong Hash(ReadOnlySpan<byte> utf8Subject)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        Blake3.Hasher.Hash(utf8Subject, digest);
+        return BinaryPrimitives.ReadUInt64LittleEndian(digest);
+    }
+
+    /// <summary>
+    /// Hash of a subject given as a string. Allocation-free for subjects up to 1024 chars.
+    /// Throws <see cref="InvalidSubjectException"/> for a string that is not valid UTF-16
+    /// (a lone surrogate has no UTF-8 form, so it has no hash).
+    /// </summary>
+    public static ulong Hash(string subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return Hash(subject.AsSpan());
+    }
+
+    /// <inheritdoc cref="Hash(string)"/>
+    public static ulong Hash(ReadOnlySpan<char> subject)
+    {
+        int max = subject.Length * 3;
+        byte[]? rented = null;
+        Span<byte> buffer = max <= StackLimit * 3
+            ? stackalloc byte[StackLimit * 3]
+            : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            int written = SubjectRules.EncodeUtf8(subject, buffer);
+            return Hash(buffer[..written]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+}

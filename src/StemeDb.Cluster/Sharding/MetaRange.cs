@@ -1,0 +1,153 @@
+using System.Collections.Immutable;
+using StemeDb.Cluster.Errors;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Time;
+
+namespace StemeDb.Cluster.Sharding;
+
+/// <summary>
+/// The cluster-wide table of range descriptors, as one node knows it, merged last-writer-wins.
+/// <para>
+/// The merge rule is defined per shard: every shard is held by the greatest descriptor (in
+/// <see cref="DescriptorOrder"/>: generation, HLC, proposer) among all descriptors ever applied that
+/// contain it. The table is therefore a function of the <em>set</em> of descriptors received, which gives
+/// the three invariants of DESIGN §4 by construction: the same updates in any order and with any
+/// duplicates give the same table (a max over a set); every shard is always held (the genesis descriptor
+/// spans <c>[0, S)</c>), by exactly one run; and the generation holding a shard never goes down (the set
+/// only grows and generation is compared first). A descriptor that wins nowhere is dropped: it can
+/// never win later, since winners only increase.
+/// </para>
+/// <para>
+/// Concurrent conflicting proposals (say a split of a range by one node and a merge over it by another)
+/// can leave a descriptor winning only part of its span; the entry is then <see cref="MetaRangeEntry.IsClipped"/>
+/// and the range's leader repairs it with a new descriptor (see <see cref="RangeManager"/>). Applying
+/// costs O(span of the descriptors); readers take lock-free immutable snapshots.
+/// </para>
+/// </summary>
+public sealed class MetaRange
+{
+    /// <summary>Upper bound on the shard count; the winner array holds one reference per shard.</summary>
+    public const int MaxShardCount = 1 << 20;
+
+    private readonly Lock _lock = new();
+    private readonly RangeDescriptor[] _winner;
+    private MetaRangeSnapshot _current;
+
+    /// <param name="shardCount">S, fixed at cluster creation.</param>
+    /// <param name="genesis">The cluster's first descriptor; it must span <c>[0, S)</c>, so no shard is ever unheld.</param>
+    public MetaRange(int shardCount, RangeDescriptor genesis)
+    {
+        if (shardCount < 1 || shardCount > MaxShardCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, $"The shard count must be 1..{MaxShardCount}.");
+        }
+
+        ArgumentNullException.ThrowIfNull(genesis);
+        if (genesis.StartShard != 0 || genesis.EndShard != shardCount)
+        {
+            throw new InvalidDescriptorException(
+                $"The genesis descriptor spans [{genesis.StartShard}, {genesis.EndShard}); it must span [0, {shardCount}).");
+        }
+
+        _winner = new RangeDescriptor[shardCount];
+        Array.Fill(_winner, genesis);
+        _current = BuildSnapshot(0);
+    }
+
+    public int ShardCount => _winner.Length;
+
+    /// <summary>The current table. Lock-free; a snapshot never changes.</summary>
+    public MetaRangeSnapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>The genesis descriptor every node of a new cluster starts from: one range, generation 0.</summary>
+    public static RangeDescriptor GenesisDescriptor(int shardCount, IEnumerable<NodeId> replicas, NodeId proposer) =>
+        new(RangeId.Genesis, 0, shardCount, [.. replicas], 0, HlcTimestamp.Zero, proposer);
+
+    public bool Apply(MetaRangeUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return Apply(update.Descriptors.IsDefault ? [] : (IEnumerable<RangeDescriptor>)update.Descriptors);
+    }
+
+    public bool Apply(RangeDescriptor descriptor) => Apply([descriptor]);
+
+    /// <summary>
+    /// Merges descriptors into the table; all of them become visible in one snapshot. Returns whether the
+    /// table changed. A descriptor outside <c>[0, S)</c> is rejected before anything is applied.
+    /// </summary>
+    public bool Apply(IEnumerable<RangeDescriptor> descriptors)
+    {
+        ArgumentNullException.ThrowIfNull(descriptors);
+        RangeDescriptor[] batch = [.. descriptors];
+        foreach (RangeDescriptor d in batch)
+        {
+            ArgumentNullException.ThrowIfNull(d, nameof(descriptors));
+            if (d.EndShard > _winner.Length)
+            {
+                throw new InvalidDescriptorException(
+                    $"{d} reaches past the last shard; this cluster has {_winner.Length} shards.");
+            }
+        }
+
+        lock (_lock)
+        {
+            bool changed = false;
+            foreach (RangeDescriptor d in batch)
+            {
+                changed |= ApplyOne(d);
+            }
+
+            if (changed)
+            {
+                Volatile.Write(ref _current, BuildSnapshot(_current.Version + 1));
+            }
+
+            return changed;
+        }
+    }
+
+    private bool ApplyOne(RangeDescriptor d)
+    {
+        bool changed = false;
+        RangeDescriptor? lastHolder = null;
+        int lastOrder = 0;
+        for (int shard = d.StartShard; shard < d.EndShard; shard++)
+        {
+            RangeDescriptor holder = _winner[shard];
+            // Runs of one holder are long: compare once per run.
+            if (!ReferenceEquals(holder, lastHolder))
+            {
+                lastHolder = holder;
+                lastOrder = DescriptorOrder.Compare(d, holder);
+            }
+
+            // An equal descriptor (a duplicate delivery) takes the place of its twin, so that one value is
+            // always one object and runs coalesce the same way whatever the order of arrival.
+            if (lastOrder >= 0)
+            {
+                _winner[shard] = d;
+                changed |= lastOrder > 0;
+            }
+        }
+
+        return changed;
+    }
+
+    private MetaRangeSnapshot BuildSnapshot(long version)
+    {
+        var entries = ImmutableArray.CreateBuilder<MetaRangeEntry>();
+        int[] entryOfShard = new int[_winner.Length];
+        int runStart = 0;
+        for (int shard = 1; shard <= _winner.Length; shard++)
+        {
+            if (shard == _winner.Length || !ReferenceEquals(_winner[shard], _winner[runStart]))
+            {
+                Array.Fill(entryOfShard, entries.Count, runStart, shard - runStart);
+                entries.Add(new MetaRangeEntry(runStart, shard, _winner[runStart]));
+                runStart = shard;
+            }
+        }
+
+        return new MetaRangeSnapshot(version, entries.ToImmutable(), entryOfShard);
+    }
+}

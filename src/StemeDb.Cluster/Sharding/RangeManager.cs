@@ -1,0 +1,195 @@
+using System.Collections.Immutable;
+using StemeDb.Cluster.Configuration;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Time;
+
+namespace StemeDb.Cluster.Sharding;
+
+/// <summary>
+/// Decides splits, merges, re-replication and repairs as a pure function of the table, per-shard sizes,
+/// the live members and the time. Each range takes part in at most one change per plan, in this order
+/// of priority: replicas (availability first), repair of a clipped entry, split, merge.
+/// <list type="bullet">
+/// <item>Split: size above <see cref="ShardingConfig.SplitThresholdBytes"/> and at least two shards; at the
+/// shard boundary nearest the size median; both halves get generation + 1, the left keeps the id.</item>
+/// <item>Merge: two adjacent ranges with the same replica set, neither changed within
+/// <see cref="ShardingConfig.MergeCooldown"/>, when the combined size is below
+/// <see cref="ShardingConfig.MergeThresholdBytes"/>; or when one holds at most
+/// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
+/// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
+/// qualifies for an immediate split. The smaller neighbour is preferred; the result gets max(generation) + 1.</item>
+/// <item>Replicate: keep live replicas in order, fill up to the replication factor by rendezvous hashing.</item>
+/// </list>
+/// Thrash (split → merge → split) cannot happen: a split's halves hold about half of a size above the
+/// split threshold, which is at least twice the merge threshold (checked by configuration), the cool-down
+/// keeps a fresh split from merging while uneven halves settle, and a merge never produces a range above
+/// the split threshold.
+/// </summary>
+public sealed class RangeManager
+{
+    private readonly ShardingConfig _config;
+
+    public RangeManager(ShardingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var errors = new List<string>();
+        config.Validate(errors, "Sharding:");
+        if (errors.Count > 0)
+        {
+            throw new ClusterConfigException(errors);
+        }
+
+        _config = config;
+    }
+
+    /// <param name="table">The current meta-range.</param>
+    /// <param name="sizes">Approximate bytes per shard.</param>
+    /// <param name="live">Members currently alive.</param>
+    /// <param name="proposer">The node planning; it signs the new descriptors.</param>
+    /// <param name="now">The proposer's HLC time: the new descriptors' timestamp and the clock of the cool-down.</param>
+    /// <param name="onlyLedByProposer">Keep only changes to ranges <paramref name="proposer"/> leads (first live replica).</param>
+    public RangePlan Plan(
+        MetaRangeSnapshot table,
+        ShardSizes sizes,
+        IReadOnlySet<NodeId> live,
+        NodeId proposer,
+        HlcTimestamp now,
+        bool onlyLedByProposer = true)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(sizes);
+        ArgumentNullException.ThrowIfNull(live);
+        if (sizes.ShardCount != table.ShardCount)
+        {
+            throw new ArgumentException($"Sizes cover {sizes.ShardCount} shards; the table has {table.ShardCount}.", nameof(sizes));
+        }
+
+        ImmutableArray<MetaRangeEntry> entries = table.Entries;
+        var busy = new bool[entries.Length];
+        var changes = ImmutableArray.CreateBuilder<RangeChange>();
+        var unavailable = ImmutableArray.CreateBuilder<MetaRangeEntry>();
+
+        for (int i = 0; i < entries.Length; i++)
+        {
+            MetaRangeEntry entry = entries[i];
+            RangeDescriptor d = entry.Descriptor;
+            if (!d.Replicas.Any(live.Contains))
+            {
+                // Its data lives only on dead nodes: nothing to copy from until one of them returns.
+                unavailable.Add(entry);
+                busy[i] = true;
+                continue;
+            }
+
+            ImmutableArray<NodeId> replicas = ReplicaPlacement.Choose(d.Id, d.Replicas, live, _config.ReplicationFactor);
+            bool replicasChange = !replicas.SequenceEqual(d.Replicas);
+            if (replicasChange || entry.IsClipped)
+            {
+                RangeId id = entry.StartShard == d.StartShard ? d.Id : RangeId.Derive(d.Id, d.Generation + 1, entry.StartShard);
+                var next = new RangeDescriptor(id, entry.StartShard, entry.EndShard, replicas, d.Generation + 1, now, proposer);
+                string reason = replicasChange
+                    ? $"replicas [{string.Join(", ", d.Replicas)}] → [{string.Join(", ", replicas)}] (live members: {live.Count})"
+                    : $"descriptor {d.Id} holds only [{entry.StartShard}, {entry.EndShard}) of its span after a conflicting change";
+                changes.Add(new RangeChange(replicasChange ? RangeChangeKind.Replicate : RangeChangeKind.Repair, [entry], new MetaRangeUpdate(next), reason));
+                busy[i] = true;
+                continue;
+            }
+
+            long size = sizes.Of(entry.StartShard, entry.EndShard);
+            if (size > _config.SplitThresholdBytes && entry.ShardCount >= 2)
+            {
+                int at = sizes.MedianBoundary(entry.StartShard, entry.EndShard);
+                long gen = d.Generation + 1;
+                var left = new RangeDescriptor(d.Id, d.StartShard, at, d.Replicas, gen, now, proposer);
+                var right = new RangeDescriptor(RangeId.Derive(d.Id, gen, at), at, d.EndShard, d.Replicas, gen, now, proposer);
+                string reason = $"{size} bytes > split threshold {_config.SplitThresholdBytes}; split at shard {at} " +
+                    $"({sizes.Of(d.StartShard, at)} + {sizes.Of(at, d.EndShard)} bytes)";
+                changes.Add(new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason));
+                busy[i] = true;
+            }
+        }
+
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (busy[i] || !Mergeable(entries[i], now))
+            {
+                continue;
+            }
+
+            long size = sizes.Of(entries[i].StartShard, entries[i].EndShard);
+            int best = -1;
+            long bestSize = long.MaxValue;
+            foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1])
+            {
+                if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], now)
+                    || !entries[i].Descriptor.HasSameReplicaSet(entries[j].Descriptor))
+                {
+                    continue;
+                }
+
+                long neighbour = sizes.Of(entries[j].StartShard, entries[j].EndShard);
+                if (MayMerge(size, neighbour) && neighbour < bestSize)
+                {
+                    best = j;
+                    bestSize = neighbour;
+                }
+            }
+
+            if (best < 0)
+            {
+                continue;
+            }
+
+            MetaRangeEntry l = entries[Math.Min(i, best)];
+            MetaRangeEntry r = entries[Math.Max(i, best)];
+            var merged = new RangeDescriptor(
+                l.Descriptor.Id,
+                l.StartShard,
+                r.EndShard,
+                l.Descriptor.Replicas,
+                Math.Max(l.Descriptor.Generation, r.Descriptor.Generation) + 1,
+                now,
+                proposer);
+            string why = $"{size} + {bestSize} bytes; merge threshold {_config.MergeThresholdBytes}, stranded-range size {_config.StrandedRangeBytes}";
+            changes.Add(new RangeChange(RangeChangeKind.Merge, [l, r], new MetaRangeUpdate(merged), why));
+            busy[i] = busy[best] = true;
+        }
+
+        ImmutableArray<RangeChange> all = changes.ToImmutable();
+        if (onlyLedByProposer)
+        {
+            all = [.. all.Where(c => LeaderOf(c.Replaces[0].Descriptor, live) == proposer)];
+        }
+
+        return new RangePlan(all, unavailable.ToImmutable());
+    }
+
+    /// <summary>Whether two adjacent ranges of these sizes may merge (same replicas and cool-down checked apart).</summary>
+    public bool MayMerge(long sizeA, long sizeB)
+    {
+        long combined = sizeA + sizeB;
+        if (combined < _config.MergeThresholdBytes)
+        {
+            return true;
+        }
+
+        return Math.Min(sizeA, sizeB) <= _config.StrandedRangeBytes && combined <= _config.SplitThresholdBytes;
+    }
+
+    private bool Mergeable(MetaRangeEntry entry, HlcTimestamp now) =>
+        !entry.IsClipped &&
+        now.WallMilliseconds - entry.Descriptor.Timestamp.WallMilliseconds >= (long)_config.MergeCooldown.TotalMilliseconds;
+
+    private static NodeId? LeaderOf(RangeDescriptor d, IReadOnlySet<NodeId> live)
+    {
+        foreach (NodeId node in d.Replicas)
+        {
+            if (live.Contains(node))
+            {
+                return node;
+            }
+        }
+
+        return null;
+    }
+}
