@@ -17,7 +17,7 @@ namespace StemeDb.Cluster.Sharding;
 /// <see cref="ShardingConfig.MergeThresholdBytes"/>; or when one holds at most
 /// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
 /// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
-/// qualifies for an immediate split. The smaller neighbour is preferred; the result gets max(generation) + 1.</item>
+/// qualifies for an immediate split. Smaller ranges go first, each with its smaller neighbour; the result gets max(generation) + 1.</item>
 /// <item>Replicate: keep live replicas in order, fill up to the replication factor by rendezvous hashing.</item>
 /// </list>
 /// Thrash (split → merge → split) cannot happen: a split's halves hold about half of a size above the
@@ -109,7 +109,9 @@ public sealed class RangeManager
             }
         }
 
-        for (int i = 0; i < entries.Length; i++)
+        // Smallest ranges first (PD's merge priority), each with its smaller eligible neighbour.
+        int[] bySize = [.. Enumerable.Range(0, entries.Length).OrderBy(i => sizes.Of(entries[i].StartShard, entries[i].EndShard)).ThenBy(i => i)];
+        foreach (int i in bySize)
         {
             if (busy[i] || !Mergeable(entries[i], now))
             {
