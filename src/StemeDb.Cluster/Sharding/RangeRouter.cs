@@ -35,8 +35,20 @@ public sealed class RangeRouter
     public RangeRoute Route(string subject)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        SubjectRules.Validate(subject.AsSpan());
-        return RouteShard(JumpHash.Hash(SubjectHasher.Hash(subject.AsSpan()), ShardCount));
+        // Encode once: the strict encoder rejects lone surrogates, the length check covers the rest.
+        if (subject.Length is 0 or > SubjectRules.MaxBytes)
+        {
+            SubjectRules.Validate(subject.AsSpan()); // throws with the message for this case
+        }
+
+        Span<byte> utf8 = stackalloc byte[SubjectRules.MaxBytes * 3];
+        int length = SubjectRules.EncodeUtf8(subject, utf8);
+        if (length > SubjectRules.MaxBytes)
+        {
+            SubjectRules.Validate(utf8[..length]);
+        }
+
+        return RouteValidated(utf8[..length]);
     }
 
     /// <summary>Route for a subject given as UTF-8 bytes; validates it first.</summary>
