@@ -26,7 +26,8 @@ public static class JumpHash
             b = j;
             key = unchecked(key * Multiplier + 1);
             // Same evaluation order as the reference: (b + 1) * (2^31 / ((key >> 33) + 1)), in double.
-            j = (long)((b + 1) * ((double)(1L << 31) / (double)((key >> 33) + 1)));
+            // (key >> 33) + 1 <= 2^31 fits a long: converting from long is one instruction, from ulong several.
+            j = (long)((b + 1) * ((double)(1L << 31) / (long)((key >> 33) + 1)));
         }
 
         return (int)b;

@@ -9,26 +9,28 @@ namespace StemeDb.Cluster.Sharding;
 /// </summary>
 public readonly struct RangeRoute
 {
-    private readonly NodeId[] _live;
+    private readonly RouteSlot _slot;
 
-    internal RangeRoute(int shard, MetaRangeEntry entry, NodeId[] live)
+    internal RangeRoute(int shard, RouteSlot slot)
     {
         Shard = shard;
-        Entry = entry;
-        _live = live;
+        _slot = slot;
     }
 
     public int Shard { get; }
 
-    public MetaRangeEntry Entry { get; }
+    public MetaRangeEntry Entry => _slot.Entry;
 
-    public RangeDescriptor Descriptor => Entry.Descriptor;
+    public RangeDescriptor Descriptor => _slot.Entry.Descriptor;
 
     /// <summary>The range's replicas that are not known to be dead, in descriptor order.</summary>
-    public ReadOnlySpan<NodeId> LiveReplicas => _live;
+    public ReadOnlySpan<NodeId> LiveReplicas => _slot.Live;
 
-    public bool HasLiveReplica => _live is { Length: > 0 };
+    public bool HasLiveReplica => _slot.Leader is not null;
 
     /// <summary>The first live replica. Throws <see cref="NoLiveReplicaException"/> when there is none.</summary>
-    public NodeId Leader => HasLiveReplica ? _live[0] : throw new NoLiveReplicaException(Shard, Entry.Descriptor);
+    public NodeId Leader => _slot.Leader ?? throw new NoLiveReplicaException(Shard, _slot.Entry.Descriptor);
 }
+
+/// <summary>One entry's routing data, shared by all its shards; the leader sits beside it to save a load.</summary>
+internal sealed record RouteSlot(MetaRangeEntry Entry, NodeId[] Live, NodeId? Leader);

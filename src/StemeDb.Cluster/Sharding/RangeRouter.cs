@@ -64,9 +64,13 @@ public sealed class RangeRouter
 
     public RangeRoute RouteShard(int shard)
     {
-        Routes routes = CurrentRoutes();
-        int index = routes.Snapshot.IndexOf(shard);
-        return new RangeRoute(shard, routes.Snapshot.Entries[index], routes.Live[index]);
+        RouteSlot[] byShard = CurrentRoutes().ByShard;
+        if ((uint)shard >= (uint)byShard.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shard), shard, $"Shards are 0..{byShard.Length - 1}.");
+        }
+
+        return new RangeRoute(shard, byShard[shard]);
     }
 
     /// <summary>The leader for a subject; throws <see cref="NoLiveReplicaException"/> when all replicas are dead.</summary>
@@ -130,23 +134,23 @@ public sealed class RangeRouter
 
     private static Routes Build(MetaRangeSnapshot snapshot, ImmutableHashSet<NodeId> dead)
     {
-        var live = new NodeId[snapshot.Entries.Length][];
-        // Entries of one descriptor share one array of live replicas.
-        var byDescriptor = new Dictionary<RangeDescriptor, NodeId[]>(ReferenceEqualityComparer.Instance);
-        for (int i = 0; i < live.Length; i++)
+        // One slot per entry, referenced from every shard of it: a lookup is two loads.
+        var byShard = new RouteSlot[snapshot.ShardCount];
+        var liveOf = new Dictionary<RangeDescriptor, NodeId[]>(ReferenceEqualityComparer.Instance);
+        foreach (MetaRangeEntry entry in snapshot.Entries)
         {
-            RangeDescriptor d = snapshot.Entries[i].Descriptor;
-            if (!byDescriptor.TryGetValue(d, out NodeId[]? replicas))
+            RangeDescriptor d = entry.Descriptor;
+            if (!liveOf.TryGetValue(d, out NodeId[]? live))
             {
-                replicas = dead.IsEmpty ? [.. d.Replicas] : [.. d.Replicas.Where(n => !dead.Contains(n))];
-                byDescriptor[d] = replicas;
+                live = dead.IsEmpty ? [.. d.Replicas] : [.. d.Replicas.Where(n => !dead.Contains(n))];
+                liveOf[d] = live;
             }
 
-            live[i] = replicas;
+            Array.Fill(byShard, new RouteSlot(entry, live, live.Length > 0 ? live[0] : null), entry.StartShard, entry.ShardCount);
         }
 
-        return new Routes(snapshot, live);
+        return new Routes(snapshot, byShard);
     }
 
-    private sealed record Routes(MetaRangeSnapshot Snapshot, NodeId[][] Live);
+    private sealed record Routes(MetaRangeSnapshot Snapshot, RouteSlot[] ByShard);
 }

@@ -98,4 +98,30 @@ public class JumpHashTests
         double sigma = Math.Sqrt(expected * (1 - expected) / keys);
         Assert.InRange(fraction, expected - (5 * sigma), expected + (5 * sigma));
     }
+
+    [Fact]
+    public void Equals_a_literal_port_of_the_reference_on_a_million_random_inputs()
+    {
+        // The reference C++, transcribed without the long-conversion shortcut the implementation takes.
+        static int Reference(ulong key, int buckets)
+        {
+            long b = -1, j = 0;
+            while (j < buckets)
+            {
+                b = j;
+                key = unchecked(key * 2862933555777941757UL + 1);
+                j = (long)((b + 1) * ((double)(1L << 31) / (double)((key >> 33) + 1)));
+            }
+
+            return (int)b;
+        }
+
+        var random = new Random(1406_2294);
+        for (int i = 0; i < 1_000_000; i++)
+        {
+            ulong key = (ulong)random.NextInt64() ^ ((ulong)random.Next(2) << 63);
+            int buckets = random.Next(1, 1 << 20);
+            Assert.Equal(Reference(key, buckets), JumpHash.Hash(key, buckets));
+        }
+    }
 }
