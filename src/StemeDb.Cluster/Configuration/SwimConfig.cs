@@ -29,11 +29,22 @@ public sealed class SwimConfig
     /// <summary>k: members asked to ping a member that did not answer.</summary>
     public int IndirectChecks { get; set; } = 3;
 
-    /// <summary>Suspicion lasts SuspicionMult × max(1, log10 N) × ProbeInterval at least.</summary>
-    public int SuspicionMult { get; set; } = 4;
+    /// <summary>
+    /// Suspicion lasts at least SuspicionMult × max(1, log10 N) × ProbeInterval. memberlist uses 4; here it
+    /// is 1, for a median detection of 5 s at N = 100 (DESIGN §8). That is safe only with Lifeguard: the
+    /// timer starts at <see cref="SuspicionMaxTimeoutMult"/> times the minimum and reaches the minimum only
+    /// when <see cref="SuspicionConfirmations"/> other members confirm the suspicion independently.
+    /// </summary>
+    public int SuspicionMult { get; set; } = 1;
 
     /// <summary>Suspicion lasts at most this many times its minimum (Lifeguard).</summary>
     public int SuspicionMaxTimeoutMult { get; set; } = 6;
+
+    /// <summary>K: independent confirmations that shrink a suspicion to its minimum (memberlist: SuspicionMult − 2 = 2).</summary>
+    public int SuspicionConfirmations { get; set; } = 2;
+
+    /// <summary>How long <c>JoinAsync</c> keeps trying the seeds before giving up.</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A broadcast is piggybacked RetransmitMult × ceil(log10(N + 1)) times.</summary>
     public int RetransmitMult { get; set; } = 4;
@@ -43,6 +54,9 @@ public sealed class SwimConfig
     public TimeSpan GossipInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan GossipToTheDeadTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Dead members are kept, and retried now and then in case they were only cut off, this long (Serf: 24 h).</summary>
+    public TimeSpan ReconnectTimeout { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Full state sync with a random member; grows with N above 32 members.</summary>
     public TimeSpan PushPullInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -98,6 +112,9 @@ public sealed class SwimConfig
         Between(errors, $"{prefix}IndirectChecks", IndirectChecks, 0, 16);
         Between(errors, $"{prefix}SuspicionMult", SuspicionMult, 1, 100);
         Between(errors, $"{prefix}SuspicionMaxTimeoutMult", SuspicionMaxTimeoutMult, 1, 100);
+        Between(errors, $"{prefix}SuspicionConfirmations", SuspicionConfirmations, 0, 16);
+        Positive(errors, $"{prefix}JoinTimeout", JoinTimeout);
+        Positive(errors, $"{prefix}ReconnectTimeout", ReconnectTimeout);
         Between(errors, $"{prefix}RetransmitMult", RetransmitMult, 1, 100);
         Between(errors, $"{prefix}GossipNodes", GossipNodes, 1, 64);
         Between(errors, $"{prefix}AwarenessMaxMultiplier", AwarenessMaxMultiplier, 1, 64);
