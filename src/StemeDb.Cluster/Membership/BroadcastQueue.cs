@@ -3,15 +3,20 @@ namespace StemeDb.Cluster.Membership;
 /// <summary>
 /// Infection-style dissemination (memberlist's TransmitLimitedQueue): each broadcast rides on outgoing
 /// datagrams until it has been sent RetransmitMult · ceil(log10(N + 1)) times; the least-sent go first,
-/// and a newer broadcast about a member replaces any older one about it. Not thread-safe: used under
+/// and a newer broadcast about a member replaces any older one about it. Kept ordered (a sorted set), so
+/// filling a datagram costs O(k log n) even when a thousand joins are queued. Not thread-safe: used under
 /// <see cref="SwimMembership"/>'s lock.
 /// </summary>
 internal sealed class BroadcastQueue(int retransmitMult)
 {
-    private readonly List<Entry> _entries = [];
+    // Scanning further than this many entries that do not fit is not worth it: the datagram is full.
+    private const int MaxSkipped = 32;
+
+    private readonly SortedSet<Entry> _queue = new(EntryOrder.Instance);
+    private readonly Dictionary<NodeId, Entry> _byNode = [];
     private long _order;
 
-    public int Count => _entries.Count;
+    public int Count => _queue.Count;
 
     public static int RetransmitLimit(int retransmitMult, int members) =>
         retransmitMult * (int)Math.Ceiling(Math.Log10(members + 1));
@@ -19,8 +24,14 @@ internal sealed class BroadcastQueue(int retransmitMult)
     /// <summary>Queues <paramref name="framed"/> about <paramref name="node"/>, dropping what was queued about it before.</summary>
     public void Enqueue(NodeId node, byte[] framed)
     {
-        _entries.RemoveAll(e => e.Node == node);
-        _entries.Add(new Entry(node, framed, 0, _order++));
+        if (_byNode.Remove(node, out Entry? old))
+        {
+            _queue.Remove(old);
+        }
+
+        var entry = new Entry(node, framed, _order++);
+        _byNode[node] = entry;
+        _queue.Add(entry);
     }
 
     /// <summary>
@@ -30,31 +41,71 @@ internal sealed class BroadcastQueue(int retransmitMult)
     public List<byte[]> Take(int budget, int members)
     {
         var taken = new List<byte[]>();
-        if (_entries.Count == 0)
+        if (_queue.Count == 0)
         {
             return taken;
         }
 
-        int limit = RetransmitLimit(retransmitMult, members);
-        _entries.Sort(static (a, b) => a.Transmits != b.Transmits ? a.Transmits.CompareTo(b.Transmits) : b.Order.CompareTo(a.Order));
-        for (int i = 0; i < _entries.Count && budget > 0; i++)
+        var sent = new List<Entry>();
+        int skipped = 0;
+        foreach (Entry e in _queue)
         {
-            Entry e = _entries[i];
             if (e.Framed.Length > budget)
             {
+                if (++skipped > MaxSkipped)
+                {
+                    break;
+                }
+
                 continue;
             }
 
             budget -= e.Framed.Length;
             taken.Add(e.Framed);
-            _entries[i] = e with { Transmits = e.Transmits + 1 };
+            sent.Add(e);
         }
 
-        _entries.RemoveAll(e => e.Transmits >= limit);
+        int limit = RetransmitLimit(retransmitMult, members);
+        foreach (Entry e in sent)
+        {
+            _queue.Remove(e);
+            e.Transmits++;
+            if (e.Transmits < limit)
+            {
+                _queue.Add(e);
+            }
+            else
+            {
+                _byNode.Remove(e.Node);
+            }
+        }
+
         return taken;
     }
 
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        _queue.Clear();
+        _byNode.Clear();
+    }
 
-    private readonly record struct Entry(NodeId Node, byte[] Framed, int Transmits, long Order);
+    private sealed class Entry(NodeId node, byte[] framed, long order)
+    {
+        public NodeId Node { get; } = node;
+
+        public byte[] Framed { get; } = framed;
+
+        public long Order { get; } = order;
+
+        public int Transmits { get; set; }
+    }
+
+    // Fewest transmissions first; among equals the newest first. Order is unique, so no two entries tie.
+    private sealed class EntryOrder : IComparer<Entry>
+    {
+        public static readonly EntryOrder Instance = new();
+
+        public int Compare(Entry? a, Entry? b) =>
+            a!.Transmits != b!.Transmits ? a.Transmits.CompareTo(b.Transmits) : b.Order.CompareTo(a.Order);
+    }
 }

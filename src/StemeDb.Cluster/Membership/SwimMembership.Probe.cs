@@ -197,21 +197,37 @@ public sealed partial class SwimMembership
         }
     }
 
+    /// <summary>
+    /// Up to <paramref name="count"/> distinct random members (never this one) that pass <paramref name="filter"/>.
+    /// Samples indexes rather than scanning, so it costs O(count) in a large cluster; falls back to a scan
+    /// when few members qualify.
+    /// </summary>
     private List<Member> RandomMembers(int count, Func<Member, bool> filter)
     {
-        List<Member> candidates = [.. _members.Values.Where(m => m.Info.Id != LocalId && filter(m))];
-        for (int i = 0; i < Math.Min(count, candidates.Count); i++)
+        var chosen = new List<Member>(count);
+        int n = _memberList.Count;
+        for (int attempt = 0; attempt < count * 4 && chosen.Count < count && n > 1; attempt++)
         {
-            int j = _random.Next(i, candidates.Count);
-            (candidates[i], candidates[j]) = (candidates[j], candidates[i]);
+            Member m = _memberList[_random.Next(n)];
+            if (m.Info.Id != LocalId && !chosen.Contains(m) && filter(m))
+            {
+                chosen.Add(m);
+            }
         }
 
-        if (candidates.Count > count)
+        if (chosen.Count < count)
         {
-            candidates.RemoveRange(count, candidates.Count - count);
+            List<Member> rest = [.. _memberList.Where(m => m.Info.Id != LocalId && !chosen.Contains(m) && filter(m))];
+            while (chosen.Count < count && rest.Count > 0)
+            {
+                int j = _random.Next(rest.Count);
+                chosen.Add(rest[j]);
+                rest[j] = rest[^1];
+                rest.RemoveAt(rest.Count - 1);
+            }
         }
 
-        return candidates;
+        return chosen;
     }
 
     private void Shuffle<T>(List<T> list)

@@ -35,7 +35,7 @@ public sealed partial class SwimMembership
 
             _tombstones.Remove(alive.Node);
             var info = new NodeInfo(alive.Node, alive.Address, alive.AppId, alive.HttpAddress, alive.Incarnation, NodeState.Alive, alive.Metadata);
-            _members[alive.Node] = new Member(info, now);
+            AddMember(new Member(info, now));
             AddToProbeOrder(alive.Node);
             Broadcast(alive.Node, alive);
             Raise(MembershipEventKind.Joined, info);
@@ -49,6 +49,7 @@ public sealed partial class SwimMembership
         }
 
         NodeState before = member.Info.State;
+        _activeCount = -1;
         member.Suspicion?.Dispose();
         member.Suspicion = null;
         member.Info = member.Info with
@@ -172,6 +173,7 @@ public sealed partial class SwimMembership
 
         member.Suspicion?.Dispose();
         member.Suspicion = null;
+        _activeCount = -1;
         member.Info = member.Info with { Incarnation = dead.Incarnation, State = left ? NodeState.Left : NodeState.Dead };
         member.StateChanged = _time.GetTimestamp();
         Broadcast(dead.Node, dead);

@@ -32,6 +32,8 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<NodeId, Member> _members = [];
+    private readonly List<Member> _memberList = []; // the same members, indexable for O(1) random picks
+    private int _activeCount = -1; // cached; -1 when a state change made it stale
     private readonly Dictionary<NodeId, uint> _tombstones = []; // incarnations of reaped members: evidence stays monotone
     private readonly BroadcastQueue _broadcasts;
     private readonly Awareness _awareness;
@@ -92,7 +94,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         // previous life without waiting to be accused (memberlist #311), as long as clocks move forward.
         _incarnation = (uint)Math.Clamp(time.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue / 2);
         var self = new NodeInfo(local.Id, transport.LocalAddress, local.AppId, local.HttpAddress, _incarnation, NodeState.Alive, local.Metadata);
-        _members[local.Id] = new Member(self, time.GetTimestamp());
+        AddMember(new Member(self, time.GetTimestamp()));
     }
 
     public NodeId LocalId { get; }
@@ -129,6 +131,18 @@ public sealed partial class SwimMembership : IAsyncDisposable
             lock (_lock)
             {
                 return [.. _members.Values.Where(m => m.Info.IsActive).Select(m => m.Info)];
+            }
+        }
+    }
+
+    /// <summary>How many members are alive or suspected, this one included.</summary>
+    public int ActiveMemberCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return ActiveCount();
             }
         }
     }
@@ -216,19 +230,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
             return; // the first member: nothing to join
         }
 
-        // Retries run on a timer inside the protocol, so a simulated join replays exactly.
-        Task replied = Task.CompletedTask;
-        Run(() =>
-        {
-            _joinReply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            replied = _joinReply.Task;
-            _joinSeeds = others;
-            _joinBackoff = _config.ProbeInterval;
-            _joinTimer?.Dispose();
-            _joinTimer = _time.CreateTimer(_ => Run(JoinRetry), null, _joinBackoff, Timeout.InfiniteTimeSpan);
-            SendJoin();
-        });
-
+        Task replied = StartJoin(others);
         try
         {
             await replied.WaitAsync(_config.JoinTimeout, _time, cancellationToken).ConfigureAwait(false);
@@ -248,6 +250,27 @@ public sealed partial class SwimMembership : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends join requests to <paramref name="seeds"/> and retries on a timer inside the protocol (so a
+    /// simulated join replays exactly) until one answers; the task completes with the first answer.
+    /// </summary>
+    public Task StartJoin(IReadOnlyCollection<IPEndPoint> seeds)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        Task replied = Task.CompletedTask;
+        Run(() =>
+        {
+            _joinReply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            replied = _joinReply.Task;
+            _joinSeeds = [.. seeds];
+            _joinBackoff = _config.ProbeInterval;
+            _joinTimer?.Dispose();
+            _joinTimer = _time.CreateTimer(_ => Run(JoinRetry), null, _joinBackoff, Timeout.InfiniteTimeSpan);
+            SendJoin();
+        });
+        return replied;
+    }
+
     private void SendJoin()
     {
         foreach (IPEndPoint seed in _joinSeeds)
@@ -260,6 +283,8 @@ public sealed partial class SwimMembership : IAsyncDisposable
     {
         if (_joinReply is null || _joinReply.Task.IsCompleted)
         {
+            _joinTimer?.Dispose();
+            _joinTimer = null;
             return;
         }
 
@@ -283,6 +308,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
             }
 
             _leaving = true;
+            _activeCount = -1;
             Member self = _members[LocalId];
             self.Info = self.Info with { State = NodeState.Left };
             Broadcast(LocalId, new DeadMessage(LocalId, _incarnation, LocalId));
@@ -481,7 +507,34 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private void Raise(MembershipEventKind kind, NodeInfo member) =>
         _pendingEvents.Add(new MembershipEvent(kind, member, _time.GetUtcNow(), LocalId));
 
-    private int ActiveCount() => _members.Values.Count(m => m.Info.IsActive);
+    private int ActiveCount()
+    {
+        if (_activeCount < 0)
+        {
+            _activeCount = _memberList.Count(m => m.Info.IsActive);
+        }
+
+        return _activeCount;
+    }
+
+    private void AddMember(Member member)
+    {
+        member.Index = _memberList.Count;
+        _memberList.Add(member);
+        _members[member.Info.Id] = member;
+        _activeCount = -1;
+    }
+
+    private void RemoveMember(Member member)
+    {
+        // Swap with the last so removal is O(1) and indexes stay dense.
+        Member last = _memberList[^1];
+        _memberList[member.Index] = last;
+        last.Index = member.Index;
+        _memberList.RemoveAt(_memberList.Count - 1);
+        _members.Remove(member.Info.Id);
+        _activeCount = -1;
+    }
 
     private static AliveMessage AliveOf(NodeInfo info) =>
         new(info.Id, info.Incarnation, info.SwimAddress, info.AppId, info.HttpAddress, info.Metadata);
@@ -501,7 +554,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
             TimeSpan keep = m.Info.State == NodeState.Left ? _config.GossipToTheDeadTime : _config.ReconnectTimeout;
             if (_time.GetElapsedTime(m.StateChanged, now) >= keep)
             {
-                _members.Remove(m.Info.Id);
+                RemoveMember(m);
                 Bury(m.Info.Id, m.Info.Incarnation);
             }
         }
@@ -511,6 +564,8 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private sealed class Member(NodeInfo info, long stateChanged)
     {
         public NodeInfo Info { get; set; } = info;
+
+        public int Index { get; set; }
 
         public long StateChanged { get; set; } = stateChanged;
 

@@ -80,6 +80,11 @@ public sealed class InMemoryNetwork
         }
 
         TimeSpan delay = MinDelay + ((MaxDelay - MinDelay) * _random.NextDouble());
+        if (_hosts.TryGetValue(to, out SimulatedHost? target))
+        {
+            delay += target.ReceiveLag;
+        }
+
         var delivery = new Delivery(this, from.Address, to, datagram.ToArray());
         delivery.Timer = _time.CreateTimer(static s => ((Delivery)s!).Arrive(), delivery, delay, Timeout.InfiniteTimeSpan);
     }
@@ -121,6 +126,12 @@ public sealed class InMemoryNetwork
         public TimeProvider Clock { get; }
 
         public bool Paused { get; private set; }
+
+        /// <summary>
+        /// Extra time before this host handles each datagram while its timers keep time: an overloaded
+        /// process whose receive queue lags (Lifeguard's "message processing delay").
+        /// </summary>
+        public TimeSpan ReceiveLag { get; set; }
 
         public bool Crashed { get; private set; }
 
