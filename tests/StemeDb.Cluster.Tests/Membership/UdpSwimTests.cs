@@ -182,9 +182,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
     public async Task Datagrams_signed_with_an_unknown_key_are_dropped_and_counted()
     {
         SwimMembership member = Start(0);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.ReceiveTimeout = 500;
+        using Socket socket = ClientSocket(500);
         var stranger = new Keyring([Enumerable.Repeat((byte)7, 32).ToArray()]);
         for (int i = 0; i < 10; i++)
         {
@@ -196,20 +194,32 @@ public sealed class UdpSwimTests : IAsyncLifetime
         Assert.Throws<SocketException>(() => socket.Receive(buffer)); // no ack for an unauthenticated ping
 
         // With the cluster key, the same ping is answered.
-        socket.SendTo(SwimCodec.EncodeDatagram(new Keyring([ClusterKey]), new Ping(99, member.LocalId, new NodeId("friend"))), member.Self.SwimAddress);
+        AssertPingAnswered(socket, member, 99);
+    }
+
+    private static Socket ClientSocket(int receiveTimeoutMs)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.ReceiveTimeout = receiveTimeoutMs;
+        return socket;
+    }
+
+    private static void AssertPingAnswered(Socket socket, SwimMembership member, uint sequence)
+    {
+        socket.SendTo(SwimCodec.EncodeDatagram(new Keyring([ClusterKey]), new Ping(sequence, member.LocalId, new NodeId("friend"))), member.Self.SwimAddress);
+        byte[] buffer = new byte[2048];
         int read = socket.Receive(buffer);
         var decoded = new List<SwimMessage>();
         Assert.Equal(SwimCodec.DecodeResult.Ok, SwimCodec.TryDecodeDatagram(buffer.AsSpan(0, read), new Keyring([ClusterKey]), decoded));
-        Assert.Equal(new Ack(99), decoded[0]);
+        Assert.Equal(new Ack(sequence), decoded[0]);
     }
 
     [Fact]
     public async Task A_hundred_thousand_garbage_datagrams_neither_crash_nor_stall_the_receive_loop()
     {
         SwimMembership member = Start(0);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.ReceiveTimeout = 2000;
+        using Socket socket = ClientSocket(2000);
         var random = new Random(7);
         byte[] valid = SwimCodec.EncodeDatagram(new Keyring([ClusterKey]), new Ping(1, member.LocalId, new NodeId("x")));
         for (int i = 0; i < 100_000; i++)
@@ -234,11 +244,6 @@ public sealed class UdpSwimTests : IAsyncLifetime
 
         // Still alive and answering.
         await Eventually(() => member.Stats.DroppedMalformed + member.Stats.DroppedUnauthenticated > 50_000, TimeSpan.FromSeconds(30), "most garbage was seen and dropped");
-        socket.SendTo(SwimCodec.EncodeDatagram(new Keyring([ClusterKey]), new Ping(4242, member.LocalId, new NodeId("friend"))), member.Self.SwimAddress);
-        byte[] buffer = new byte[2048];
-        var decoded = new List<SwimMessage>();
-        int read = socket.Receive(buffer);
-        Assert.Equal(SwimCodec.DecodeResult.Ok, SwimCodec.TryDecodeDatagram(buffer.AsSpan(0, read), new Keyring([ClusterKey]), decoded));
-        Assert.Equal(new Ack(4242), decoded[0]);
+        AssertPingAnswered(socket, member, 4242);
     }
 }
