@@ -1,0 +1,391 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using RocksDbSharp;
+using StemeDb.Cluster.Hashing;
+using StemeDb.Cluster.Sharding;
+using StemeDb.Cluster.Time;
+
+namespace StemeDb.Storage;
+
+/// <summary>
+/// The assertions of the ranges a node replicates, in RocksDB with its write-ahead log on (see
+/// <see cref="StorageKeys"/> for the layout and <see cref="StorageOptions.SyncWrites"/> for durability).
+/// Writes are idempotent (content ids) and merge by union, keeping the earliest time of a duplicate, so
+/// replicas converge whatever order writes, retries and imports arrive in. Bytes per shard are kept
+/// exactly, in the same atomic batch as the data they count. Thread-safe; writes are serialized.
+/// </summary>
+public sealed class RocksDbAssertionStore : IDisposable
+{
+    public const string MarkerFileName = "STEMEDB";
+    private const int FormatVersion = 1;
+
+    private readonly RocksDb _db;
+    private readonly WriteOptions _writeOptions;
+    private readonly Lock _writeLock = new();
+    private readonly long[] _sizes;
+
+    private RocksDbAssertionStore(RocksDb db, WriteOptions writeOptions, int shardCount, string directory)
+    {
+        _db = db;
+        _writeOptions = writeOptions;
+        _sizes = new long[shardCount];
+        Directory = directory;
+        using Iterator it = _db.NewIterator();
+        for (it.Seek(StorageKeys.Size(0)); it.Valid(); it.Next())
+        {
+            if (!StorageKeys.IsSize(it.Key(), out int shard) || shard >= shardCount)
+            {
+                break;
+            }
+
+            _sizes[shard] = BinaryPrimitives.ReadInt64LittleEndian(it.Value());
+        }
+    }
+
+    public int ShardCount => _sizes.Length;
+
+    public string Directory { get; }
+
+    /// <summary>
+    /// Opens (or creates) the store. Refuses, with a message that says why and what to do, a directory that
+    /// holds something else, one made for another shard count, or one whose database is missing or torn.
+    /// </summary>
+    public static RocksDbAssertionStore Open(StorageOptions options, int shardCount)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (shardCount is < 1 or > MetaRange.MaxShardCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, $"The shard count must be 1..{MetaRange.MaxShardCount}.");
+        }
+
+        string directory = Path.GetFullPath(options.DataDirectory);
+        string marker = Path.Combine(directory, MarkerFileName);
+        bool existing = File.Exists(marker);
+        if (existing)
+        {
+            CheckMarker(marker, shardCount);
+        }
+        else if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            throw new StorageException(
+                $"The data directory {directory} is not empty and is not a StemeDB data directory (it has no {MarkerFileName} file). " +
+                "Refusing to write into it: point Storage:DataDirectory at an empty or missing directory.");
+        }
+
+        System.IO.Directory.CreateDirectory(directory);
+        DbOptions dbOptions = new DbOptions()
+            .SetCreateIfMissing(!existing) // an existing store whose database vanished must not silently restart empty
+            .SetParanoidChecks(true);
+        RocksDb db;
+        try
+        {
+            db = RocksDb.Open(dbOptions, directory);
+        }
+        catch (RocksDbException e)
+        {
+            throw new StorageException(
+                $"The data directory {directory} could not be opened by RocksDB: {e.Message} " +
+                "It may be torn (a crash while it was created) or damaged. Restore it, or move it away and let this node " +
+                "be filled again from its range's other replicas.",
+                e);
+        }
+
+        if (!existing)
+        {
+            File.WriteAllText(marker, string.Create(CultureInfo.InvariantCulture, $"stemedb-storage format={FormatVersion} shards={shardCount}\n"));
+        }
+
+        return new RocksDbAssertionStore(db, new WriteOptions().SetSync(options.SyncWrites), shardCount, directory);
+    }
+
+    public int ShardOf(string subject) => JumpHash.Hash(SubjectHasher.Hash(subject), ShardCount);
+
+    /// <summary>Stores the assertions not already stored; returns how many were new. One atomic batch.</summary>
+    public int Write(IReadOnlyList<Assertion> assertions)
+    {
+        ArgumentNullException.ThrowIfNull(assertions);
+        lock (_writeLock)
+        {
+            using var batch = new WriteBatch();
+            var pending = new Dictionary<string, HlcTimestamp>(StringComparer.Ordinal);
+            var grown = new Dictionary<int, long>();
+            int added = 0;
+            foreach (Assertion a in assertions)
+            {
+                int shard = ShardOf(a.Subject);
+                byte[] key = StorageKeys.Record(shard, a.Subject, StorageKeys.AssertionKind, a.Id);
+                byte[] value = AssertionValue(a);
+                if (Merge(batch, key, value, pending, grown, shard))
+                {
+                    added++;
+                }
+            }
+
+            Commit(batch, grown);
+            return added;
+        }
+    }
+
+    /// <summary>Stores a retraction; true when it was new.</summary>
+    public bool Retract(Retraction retraction)
+    {
+        ArgumentNullException.ThrowIfNull(retraction);
+        lock (_writeLock)
+        {
+            using var batch = new WriteBatch();
+            int shard = ShardOf(retraction.Subject);
+            byte[] key = StorageKeys.Record(shard, retraction.Subject, StorageKeys.RetractionKind, retraction.Id);
+            byte[] value = new byte[8 + AssertionId.Bytes];
+            BinaryPrimitives.WriteUInt64BigEndian(value, retraction.RetractedAt.Packed);
+            retraction.Target.Span.CopyTo(value.AsSpan(8));
+            var grown = new Dictionary<int, long>();
+            bool added = Merge(batch, key, value, [], grown, shard);
+            Commit(batch, grown);
+            return added;
+        }
+    }
+
+    /// <summary>
+    /// The assertions of a subject, optionally of one predicate: current ones (not retracted) by default,
+    /// all of them with their retraction times when <paramref name="history"/>; oldest first.
+    /// </summary>
+    public IReadOnlyList<StoredAssertion> Read(string subject, string? predicate = null, bool history = false)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        byte[] prefix = StorageKeys.SubjectPrefix(ShardOf(subject), subject);
+        var assertions = new List<Assertion>();
+        var retracted = new Dictionary<AssertionId, HlcTimestamp>();
+        using Iterator it = _db.NewIterator();
+        for (it.Seek(prefix); it.Valid() && it.Key().AsSpan().StartsWith(prefix); it.Next())
+        {
+            if (!StorageKeys.TryParse(it.Key(), out _, out string keySubject, out byte kind, out _) || keySubject != subject)
+            {
+                continue;
+            }
+
+            byte[] value = it.Value();
+            var at = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(value));
+            if (kind == StorageKeys.AssertionKind)
+            {
+                if (CanonicalForm.TryDecode(value.AsSpan(8), at, out Assertion? a) && (predicate is null || a!.Predicate == predicate))
+                {
+                    assertions.Add(a!);
+                }
+            }
+            else
+            {
+                var target = new AssertionId(value.AsSpan(8, AssertionId.Bytes));
+                retracted[target] = retracted.TryGetValue(target, out HlcTimestamp t) && t < at ? t : at;
+            }
+        }
+
+        return [.. assertions
+            .Select(a => new StoredAssertion(a, retracted.TryGetValue(a.Id, out HlcTimestamp t) ? t : null))
+            .Where(s => history || s.IsCurrent)
+            .OrderBy(s => s.Assertion.AssertedAt)
+            .ThenBy(s => s.Assertion.Id.ToString(), StringComparer.Ordinal)];
+    }
+
+    /// <summary>Bytes (keys and values) stored in <paramref name="shard"/>.</summary>
+    public long ShardSize(int shard) => Interlocked.Read(ref _sizes[shard]);
+
+    /// <summary>Every shard's size, as the range manager takes them.</summary>
+    public ShardSizes Sizes()
+    {
+        long[] copy = new long[_sizes.Length];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            copy[i] = Interlocked.Read(ref _sizes[i]);
+        }
+
+        return new ShardSizes(copy);
+    }
+
+    /// <summary>Every record of shards <c>[start, end)</c>, from a consistent snapshot, in key order.</summary>
+    public IEnumerable<StoredRecord> Export(int startShard, int endShard)
+    {
+        CheckSpan(startShard, endShard);
+        using Snapshot snapshot = _db.CreateSnapshot();
+        ReadOptions readOptions = new ReadOptions().SetSnapshot(snapshot);
+        byte[] end = StorageKeys.ShardStart(endShard);
+        using Iterator it = _db.NewIterator(readOptions: readOptions);
+        for (it.Seek(StorageKeys.ShardStart(startShard)); it.Valid() && it.Key().AsSpan().SequenceCompareTo(end) < 0; it.Next())
+        {
+            yield return new StoredRecord(it.Key(), it.Value());
+        }
+    }
+
+    /// <summary>
+    /// Merges records exported by another replica for shards <c>[start, end)</c>; returns how many were new.
+    /// Every record is checked first (key in the span, id that matches the content); one bad record refuses
+    /// the whole import, and nothing is written.
+    /// </summary>
+    public int Import(IEnumerable<StoredRecord> records, int startShard, int endShard)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        CheckSpan(startShard, endShard);
+        var checkedRecords = new List<(StoredRecord Record, int Shard)>();
+        foreach (StoredRecord record in records)
+        {
+            checkedRecords.Add((record, CheckRecord(record, startShard, endShard)));
+        }
+
+        lock (_writeLock)
+        {
+            using var batch = new WriteBatch();
+            var pending = new Dictionary<string, HlcTimestamp>(StringComparer.Ordinal);
+            var grown = new Dictionary<int, long>();
+            int added = 0;
+            foreach ((StoredRecord record, int shard) in checkedRecords)
+            {
+                if (Merge(batch, record.Key, record.Value, pending, grown, shard))
+                {
+                    added++;
+                }
+            }
+
+            Commit(batch, grown);
+            return added;
+        }
+    }
+
+    /// <summary>Drops every record of shards <c>[start, end)</c> (after the range moved to other replicas).</summary>
+    public void DeleteRange(int startShard, int endShard)
+    {
+        CheckSpan(startShard, endShard);
+        lock (_writeLock)
+        {
+            using var batch = new WriteBatch();
+            byte[] from = StorageKeys.ShardStart(startShard);
+            byte[] to = StorageKeys.ShardStart(endShard);
+            batch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length);
+            for (int shard = startShard; shard < endShard; shard++)
+            {
+                if (_sizes[shard] != 0)
+                {
+                    batch.Delete(StorageKeys.Size(shard));
+                }
+            }
+
+            _db.Write(batch, _writeOptions);
+            for (int shard = startShard; shard < endShard; shard++)
+            {
+                Interlocked.Exchange(ref _sizes[shard], 0);
+            }
+        }
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private static byte[] AssertionValue(Assertion a)
+    {
+        byte[] value = new byte[8 + a.Canonical.Length];
+        BinaryPrimitives.WriteUInt64BigEndian(value, a.AssertedAt.Packed);
+        a.Canonical.CopyTo(value, 8);
+        return value;
+    }
+
+    /// <summary>
+    /// Puts a record unless it is stored (or pending in this batch) already; an existing copy with a later
+    /// time is replaced by the earlier one. Returns whether the record is new.
+    /// </summary>
+    private bool Merge(WriteBatch batch, byte[] key, byte[] value, Dictionary<string, HlcTimestamp> pending, Dictionary<int, long> grown, int shard)
+    {
+        string pendingKey = Convert.ToBase64String(key);
+        var time = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(value));
+        HlcTimestamp? known = pending.TryGetValue(pendingKey, out HlcTimestamp p) ? p : null;
+        if (known is null && _db.Get(key) is { } stored)
+        {
+            known = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(stored));
+        }
+
+        if (known is { } existing)
+        {
+            if (time < existing)
+            {
+                batch.Put(key, value); // same content, same size: only the time moves earlier
+                pending[pendingKey] = time;
+            }
+
+            return false;
+        }
+
+        batch.Put(key, value);
+        pending[pendingKey] = time;
+        grown[shard] = grown.GetValueOrDefault(shard) + key.Length + value.Length;
+        return true;
+    }
+
+    private void Commit(WriteBatch batch, Dictionary<int, long> grown)
+    {
+        foreach ((int shard, long bytes) in grown)
+        {
+            byte[] size = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(size, _sizes[shard] + bytes);
+            batch.Put(StorageKeys.Size(shard), size);
+        }
+
+        if (batch.Count() == 0)
+        {
+            return;
+        }
+
+        _db.Write(batch, _writeOptions);
+        foreach ((int shard, long bytes) in grown)
+        {
+            Interlocked.Add(ref _sizes[shard], bytes);
+        }
+    }
+
+    private int CheckRecord(StoredRecord record, int startShard, int endShard)
+    {
+        if (!StorageKeys.TryParse(record.Key, out int shard, out string subject, out byte kind, out AssertionId id))
+        {
+            throw new InvalidDataException("An imported record has a key that is not a StemeDB data key.");
+        }
+
+        if (shard < startShard || shard >= endShard || shard != ShardOf(subject))
+        {
+            throw new InvalidDataException($"An imported record of shard {shard} (subject '{subject}') does not belong to [{startShard}, {endShard}).");
+        }
+
+        if (record.Value.Length < 8)
+        {
+            throw new InvalidDataException($"An imported record of '{subject}' has a truncated value.");
+        }
+
+        var at = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(record.Value));
+        bool valid = kind == StorageKeys.AssertionKind
+            ? CanonicalForm.TryDecode(record.Value.AsSpan(8), at, out Assertion? a) && a!.Id == id && a.Subject == subject
+            : record.Value.Length == 8 + AssertionId.Bytes
+              && new Retraction(subject, new AssertionId(record.Value.AsSpan(8)), at).Id == id;
+        if (!valid)
+        {
+            throw new InvalidDataException($"An imported record of '{subject}' does not match its id {id}.");
+        }
+
+        return shard;
+    }
+
+    private void CheckSpan(int startShard, int endShard)
+    {
+        if (startShard < 0 || endShard > ShardCount || endShard <= startShard)
+        {
+            throw new ArgumentOutOfRangeException(nameof(startShard), $"[{startShard}, {endShard}) is not a span of 0..{ShardCount}.");
+        }
+    }
+
+    private static void CheckMarker(string marker, int shardCount)
+    {
+        string text = File.ReadAllText(marker).Trim();
+        string expected = string.Create(CultureInfo.InvariantCulture, $"stemedb-storage format={FormatVersion} shards={shardCount}");
+        if (text == expected)
+        {
+            return;
+        }
+
+        throw new StorageException(
+            $"The data directory marker {marker} says '{text}', but this node runs '{expected}'. " +
+            "A store keeps its shard count for life (keys hold the shard): use the directory with the cluster it was made for.");
+    }
+}
