@@ -1,0 +1,45 @@
+using StemeDb.Cluster.Configuration;
+using StemeDb.Storage;
+
+namespace StemeDb.Node;
+
+/// <summary>Builds the node app; the process entry point and the in-process tests share it.</summary>
+public static class NodeApp
+{
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder.Configuration);
+
+        // Configuration errors name every bad setting and stop the start, before anything is touched.
+        ClusterConfig cluster = ClusterConfig.Bind(builder.Configuration);
+        var node = new NodeOptions();
+        builder.Configuration.GetSection(NodeOptions.SectionName).Bind(node);
+        var storage = new StorageOptions();
+        builder.Configuration.GetSection(StorageOptions.SectionName).Bind(storage);
+        var errors = new List<string>();
+        node.Validate(errors);
+        if (errors.Count > 0)
+        {
+            throw new ClusterConfigException(errors);
+        }
+
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 4 << 20);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(cluster);
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount));
+        builder.Services.AddSingleton<ClusterNode>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
+        builder.Services.AddSingleton<Replicator>();
+        builder.Services.AddHttpClient("peers", c => c.Timeout = TimeSpan.FromSeconds(10));
+
+        WebApplication app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthApi();
+        app.MapNodeApi();
+        return app;
+    }
+}

@@ -1,0 +1,43 @@
+namespace StemeDb.Node;
+
+/// <summary>The node app's own settings (section <c>Node</c>); the cluster core's are under <c>Cluster</c>.</summary>
+public sealed class NodeOptions
+{
+    public const string SectionName = "Node";
+
+    /// <summary>The URL peers and gateways reach this node's HTTP API at (it travels in SWIM metadata).</summary>
+    public string HttpAddress { get; set; } = "http://127.0.0.1:5001";
+
+    /// <summary>Dapr app-id; defaults to the node id.</summary>
+    public string? AppId { get; set; }
+
+    /// <summary>
+    /// The founding members, the same list on every node of a cluster: they replicate the first range.
+    /// Empty means this node alone.
+    /// </summary>
+    public List<string> Genesis { get; set; } = [];
+
+    /// <summary>How long a replica has to store a write before it counts as missing for the quorum.</summary>
+    public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    internal void Validate(List<string> errors)
+    {
+        if (!Uri.TryCreate(HttpAddress, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{SectionName}:HttpAddress must be an absolute http(s) URL (was '{HttpAddress}').");
+        }
+
+        foreach (string id in Genesis)
+        {
+            if (!Cluster.Membership.NodeId.IsValid(id, out string? reason))
+            {
+                errors.Add($"{SectionName}:Genesis: {reason}");
+            }
+        }
+
+        if (ReplicaTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{SectionName}:ReplicaTimeout must be positive (was {ReplicaTimeout}).");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Node;
+
+namespace StemeDb.Node.Tests;
+
+/// <summary>Node apps in this process on loopback: real Kestrel, real UDP, real RocksDB, direct adapter.</summary>
+internal sealed class NodeCluster : IAsyncDisposable
+{
+    public const int Shards = 256;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "stemedb-nodes-" + Guid.NewGuid().ToString("N"));
+    private readonly List<int> _swimPorts = [];
+
+    public List<WebApplication?> Apps { get; } = [];
+
+    public List<Uri> Urls { get; } = [];
+
+    public static async Task<NodeCluster> StartAsync(int nodes)
+    {
+        var cluster = new NodeCluster();
+        for (int i = 0; i < nodes; i++)
+        {
+            cluster._swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
+            cluster.Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+        }
+
+        for (int i = 0; i < nodes; i++)
+        {
+            WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(cluster.Settings(i, nodes)));
+            await app.StartAsync();
+            cluster.Apps.Add(app);
+        }
+
+        return cluster;
+    }
+
+    public ClusterNode Node(int i) => Apps[i]!.Services.GetRequiredService<ClusterNode>();
+
+    /// <summary>Kills node i: membership stops without a goodbye and its HTTP server goes away.</summary>
+    public async Task KillAsync(int i)
+    {
+        WebApplication app = Apps[i]!;
+        Apps[i] = null;
+        await app.Services.GetRequiredService<ClusterNode>().AbortMembershipAsync();
+        await app.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(1)).Token);
+        await app.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (WebApplication? app in Apps)
+        {
+            if (app is not null)
+            {
+                await app.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token);
+                await app.DisposeAsync();
+            }
+        }
+
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private Dictionary<string, string?> Settings(int i, int nodes)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["urls"] = Urls[i].ToString(),
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Cluster:NodeId"] = $"stemedb-node-{i + 1}",
+            ["Cluster:Sharding:ShardCount"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:Swim:BindAddress"] = "127.0.0.1",
+            ["Cluster:Swim:BindPort"] = _swimPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:Swim:ProbeInterval"] = "00:00:00.300",
+            ["Cluster:Swim:ProbeTimeout"] = "00:00:00.150",
+            ["Cluster:Swim:GossipInterval"] = "00:00:00.060",
+            ["Cluster:Swim:PushPullInterval"] = "00:00:03",
+            ["Cluster:Swim:SuspicionMult"] = "2",
+            ["Cluster:Swim:Keys:0"] = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray()),
+            ["Node:HttpAddress"] = Urls[i].ToString().TrimEnd('/'),
+            ["Storage:DataDirectory"] = Path.Combine(_root, $"node-{i + 1}"),
+            ["Storage:SyncWrites"] = "false",
+        };
+        for (int g = 0; g < nodes; g++)
+        {
+            settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
+        }
+
+        if (i > 0)
+        {
+            settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{_swimPorts[0]}";
+        }
+
+        return settings;
+    }
+
+    private static int FreePort(SocketType type, ProtocolType protocol)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+}
