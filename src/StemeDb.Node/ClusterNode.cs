@@ -96,7 +96,14 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
 
         if (_swim is not null)
         {
-            await _swim.LeaveAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _swim.LeaveAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _logger.LogWarning("Shutdown did not wait for the leave message to spread; the others will find this node dead instead of left");
+            }
         }
     }
 

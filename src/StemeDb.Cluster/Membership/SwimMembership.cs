@@ -315,26 +315,32 @@ public sealed partial class SwimMembership : IAsyncDisposable
             _logger.LogInformation("SWIM member {Node} is leaving", LocalId);
         });
 
-        long started = _time.GetTimestamp();
-        while (_time.GetElapsedTime(started) < timeout)
+        try
         {
-            bool others;
-            int queued;
-            lock (_lock)
+            long started = _time.GetTimestamp();
+            while (_time.GetElapsedTime(started) < timeout)
             {
-                others = _members.Values.Any(m => m.Info.Id != LocalId && m.Info.IsActive);
-                queued = _broadcasts.Count;
-            }
+                bool others;
+                int queued;
+                lock (_lock)
+                {
+                    others = _members.Values.Any(m => m.Info.Id != LocalId && m.Info.IsActive);
+                    queued = _broadcasts.Count;
+                }
 
-            if (!others || queued == 0)
-            {
-                break;
-            }
+                if (!others || queued == 0)
+                {
+                    break;
+                }
 
-            await Task.Delay(_config.GossipInterval, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_config.GossipInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        await StopAsync().ConfigureAwait(false);
+        finally
+        {
+            // Cancelled or not, a member that said goodbye stops.
+            await StopAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Changes this member's metadata and tells everyone (a new incarnation).</summary>
