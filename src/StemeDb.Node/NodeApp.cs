@@ -33,6 +33,8 @@ public static class NodeApp
         builder.Services.AddSingleton<ClusterNode>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
         builder.Services.AddSingleton<Replicator>();
+        builder.Services.AddSingleton<RangeWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
         builder.Services.AddHttpClient("peers", c => c.Timeout = TimeSpan.FromSeconds(10));
 
         WebApplication app = builder.Build();
@@ -40,6 +42,7 @@ public static class NodeApp
         app.UseStatusCodePages();
         app.MapHealthApi();
         app.MapNodeApi();
+        app.MapRangeApi();
         return app;
     }
 }

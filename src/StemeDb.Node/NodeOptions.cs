@@ -20,6 +20,15 @@ public sealed class NodeOptions
     /// <summary>How long a replica has to store a write before it counts as missing for the quorum.</summary>
     public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often range leaders check for splits, merges and replicas to replace.</summary>
+    public TimeSpan RangeCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often range leaders compare range digests with their replicas and repair differences.</summary>
+    public TimeSpan AntiEntropyInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Data of a range this node no longer replicates is dropped once the change is this old.</summary>
+    public TimeSpan DropGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     internal void Validate(List<string> errors)
     {
         if (!Uri.TryCreate(HttpAddress, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
@@ -33,6 +42,11 @@ public sealed class NodeOptions
             {
                 errors.Add($"{SectionName}:Genesis: {reason}");
             }
+        }
+
+        if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero)
+        {
+            errors.Add($"{SectionName}:RangeCheckInterval and {SectionName}:AntiEntropyInterval must be positive, {SectionName}:DropGrace not negative.");
         }
 
         if (ReplicaTimeout <= TimeSpan.Zero)

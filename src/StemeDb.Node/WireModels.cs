@@ -42,3 +42,15 @@ public sealed record MemberDto(string Id, string AppId, string HttpAddress, stri
 {
     public static MemberDto From(NodeInfo n) => new(n.Id.Value, n.AppId, n.HttpAddress, n.SwimAddress.ToString(), n.State.ToString().ToLowerInvariant(), n.Incarnation);
 }
+
+/// <summary>A page of a range's records (keys and values in base64) and the cursor of the next page.</summary>
+public sealed record RecordPage(List<RecordDto> Records, string? Next);
+
+public sealed record RecordDto(string Key, string Value)
+{
+    public static RecordDto From(StoredRecord r) => new(Convert.ToBase64String(r.Key), Convert.ToBase64String(r.Value));
+
+    public StoredRecord ToRecord() => new(Convert.FromBase64String(Key), Convert.FromBase64String(Value));
+}
+
+public sealed record DigestDto(int StartShard, int EndShard, string Digest);

@@ -13,14 +13,16 @@ internal sealed class NodeCluster : IAsyncDisposable
     public const int Shards = 256;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "stemedb-nodes-" + Guid.NewGuid().ToString("N"));
     private readonly List<int> _swimPorts = [];
+    private Dictionary<string, string?> _extra = [];
+    private int _genesis = 3;
 
     public List<WebApplication?> Apps { get; } = [];
 
     public List<Uri> Urls { get; } = [];
 
-    public static async Task<NodeCluster> StartAsync(int nodes)
+    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3)
     {
-        var cluster = new NodeCluster();
+        var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
         for (int i = 0; i < nodes; i++)
         {
             cluster._swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
@@ -86,9 +88,16 @@ internal sealed class NodeCluster : IAsyncDisposable
             ["Storage:DataDirectory"] = Path.Combine(_root, $"node-{i + 1}"),
             ["Storage:SyncWrites"] = "false",
         };
-        for (int g = 0; g < nodes; g++)
+        for (int g = 0; g < Math.Min(nodes, _genesis); g++)
         {
             settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
+        }
+
+        settings["Node:RangeCheckInterval"] = "00:00:00.300";
+        settings["Node:AntiEntropyInterval"] = "00:00:01";
+        foreach ((string key, string? value) in _extra)
+        {
+            settings[key] = value;
         }
 
         if (i > 0)

@@ -6,9 +6,9 @@ using StemeDb.Cluster.Membership;
 namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
-/// Chooses a range's replicas so that as little data as possible moves: live replicas stay, in order, and
-/// missing ones are filled by rendezvous (highest-random-weight) hashing of the range id over live members.
-/// Every node computes the same choice from the same inputs.
+/// Chooses a range's replicas so that as little data as possible moves: live replicas stay, in order,
+/// missing ones are filled by rendezvous (highest-random-weight) hashing of the range id over live members,
+/// and dead ones stay (last) while no live member can replace them. Every node computes the same choice.
 /// </summary>
 public static class ReplicaPlacement
 {
@@ -44,6 +44,23 @@ public static class ReplicaPlacement
 
                 chosen.Add(node);
             }
+        }
+
+        // Never shrink below the factor for want of live nodes: a dead replica stays listed (and counted in
+        // the write quorum) until a live one can take its place, or a majority of a shrunken list could
+        // acknowledge a write that one more failure would lose.
+        foreach (NodeId node in current)
+        {
+            if (chosen.Count < replicationFactor && !chosen.Contains(node))
+            {
+                chosen.Add(node);
+            }
+        }
+
+        // Same members: keep the order too (the router already skips dead ones; a reorder would be churn).
+        if (chosen.Count == current.Length && current.All(chosen.Contains))
+        {
+            return current;
         }
 
         return chosen.DrainToImmutable();

@@ -136,11 +136,15 @@ public class RangeManagerTests
     }
 
     [Fact]
-    public void Re_replication_with_fewer_live_nodes_than_the_factor_uses_all_of_them()
+    public void With_fewer_live_nodes_than_the_factor_dead_replicas_stay_listed_until_they_can_be_replaced()
     {
         MetaRange table = Table(64, 1, 2, 3);
         RangeDescriptor next = Assert.Single(Assert.Single(Plan(table, Sizes(64, _ => 0), [N(2), N(7)]).Changes).Update.Descriptors);
-        Assert.Equal<NodeId>([N(2), N(7)], next.Replicas);
+        // node-7 replaces one dead replica; node-1 stays, last, so the write quorum is still 2 of 3.
+        Assert.Equal<NodeId>([N(2), N(7), N(1)], next.Replicas);
+
+        // No live node to take a dead one's place: nothing changes at all.
+        Assert.True(Plan(table, Sizes(64, _ => 0), [N(2)]).IsEmpty);
     }
 
     [Fact]

@@ -1,0 +1,79 @@
+using StemeDb.Storage;
+
+namespace StemeDb.Node;
+
+/// <summary>
+/// Moving range data between replicas: paged export, import (merge by union), digest. Used by range
+/// leaders to fill a new replica and by anti-entropy; internal, never routed through the gateway.
+/// </summary>
+public static class RangeApi
+{
+    public const int MaxPage = 2000;
+
+    public static IEndpointRouteBuilder MapRangeApi(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder api = app.MapGroup("/internal/v1/ranges");
+        api.MapGet("/export", Export);
+        api.MapPost("/import", Import);
+        api.MapGet("/digest", (int start, int end, RocksDbAssertionStore store) =>
+            ValidSpan(start, end, store) ?? Results.Ok(new DigestDto(start, end, store.Digest(start, end))));
+        return app;
+    }
+
+    private static IResult Export(int start, int end, string? after, int? limit, RocksDbAssertionStore store)
+    {
+        if (ValidSpan(start, end, store) is { } invalid)
+        {
+            return invalid;
+        }
+
+        byte[]? cursor = null;
+        if (after is not null)
+        {
+            try
+            {
+                cursor = Convert.FromBase64String(after);
+            }
+            catch (FormatException)
+            {
+                return Problem(400, "after must be base64.");
+            }
+        }
+
+        int size = Math.Clamp(limit ?? 500, 1, MaxPage);
+        IReadOnlyList<StoredRecord> page = store.ExportPage(start, end, cursor, size);
+        string? next = page.Count == size ? Convert.ToBase64String(page[^1].Key) : null;
+        return Results.Ok(new RecordPage([.. page.Select(RecordDto.From)], next));
+    }
+
+    private static IResult Import(int start, int end, List<RecordDto>? records, RocksDbAssertionStore store, RangeWorker worker)
+    {
+        if (ValidSpan(start, end, store) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (records is null || records.Count > MaxPage)
+        {
+            return Problem(400, $"The body must be a list of at most {MaxPage} records.");
+        }
+
+        try
+        {
+            worker.NoteImport(start, end);
+            int added = store.Import(records.Select(r => r.ToRecord()), start, end);
+            return Results.Ok(new { added });
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException)
+        {
+            return Problem(400, e.Message);
+        }
+    }
+
+    private static IResult? ValidSpan(int start, int end, RocksDbAssertionStore store) =>
+        start < 0 || end > store.ShardCount || end <= start
+            ? Problem(400, $"[{start}, {end}) is not a span of shards 0..{store.ShardCount}.")
+            : null;
+
+    private static IResult Problem(int status, string detail) => Results.Problem(statusCode: status, title: "Invalid request", detail: detail);
+}

@@ -1,0 +1,138 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Sharding;
+using StemeDb.Node;
+using StemeDb.Storage;
+
+namespace StemeDb.Node.Tests;
+
+/// <summary>Range leaders at work on loopback nodes: re-replication, split, merge, anti-entropy.</summary>
+[Collection(nameof(ReplicationTests))]
+public sealed class RangeWorkTests
+{
+    private static NodeId Id(int i) => new($"stemedb-node-{i}");
+
+    private static async Task Eventually(Func<bool> condition, TimeSpan limit, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + limit;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<NodeCluster> Start(int nodes, Dictionary<string, string?>? extra = null)
+    {
+        NodeCluster cluster = await NodeCluster.StartAsync(nodes, extra);
+        await Eventually(() => Enumerable.Range(0, nodes).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == nodes), TimeSpan.FromSeconds(20), "all nodes see each other");
+        return cluster;
+    }
+
+    private static RocksDbAssertionStore Store(NodeCluster cluster, int i) => cluster.Apps[i]!.Services.GetRequiredService<RocksDbAssertionStore>();
+
+    [Fact]
+    public async Task A_dead_replica_is_replaced_and_the_new_one_is_filled_before_it_serves()
+    {
+        await using NodeCluster cluster = await Start(4);
+        using var client = new RoutingClient(cluster, 4);
+        var ids = new List<(string Subject, string Id)>();
+        for (int i = 0; i < 100; i++)
+        {
+            ids.Add(($"acct:{i}", (await client.WriteAsync($"acct:{i}", "balance", "10"))!));
+        }
+
+        await cluster.KillAsync(2); // node-3, a follower
+        int[] survivors = [0, 1, 3];
+        await Eventually(
+            () => survivors.All(n => cluster.Node(n).Table.Current.Entries.All(e => e.Descriptor.Replicas.Contains(Id(4)) && !e.Descriptor.Replicas.Contains(Id(3)))),
+            TimeSpan.FromSeconds(30),
+            "every survivor routes to node-4 instead of node-3");
+
+        // node-4 holds every write, on its own disk (not a quorum read).
+        foreach ((string subject, string id) in ids)
+        {
+            Assert.Contains(Store(cluster, 3).Read(subject), s => s.Assertion.Id.ToString() == id);
+        }
+
+        // And writes go on, acknowledged by the new replica set.
+        Assert.NotNull(await client.WriteAsync("acct:after", "balance", "5"));
+    }
+
+    [Fact]
+    public async Task A_range_that_grows_past_the_threshold_splits_under_concurrent_writes_and_nothing_is_lost()
+    {
+        await using NodeCluster cluster = await Start(3, new()
+        {
+            ["Cluster:Sharding:SplitThresholdBytes"] = (1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:Sharding:MergeThresholdBytes"] = (256 << 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:Sharding:StrandedRangeBytes"] = "0",
+        });
+        using var client = new RoutingClient(cluster, 3);
+        string payload = JsonSerializer.Serialize(new string('x', 900));
+        var acknowledged = new List<(string Subject, string Id)>();
+        int failed = 0;
+        for (int i = 0; i < 1600 && (i < 1300 || cluster.Node(0).Table.Current.Entries.Length < 2); i++)
+        {
+            string subject = $"doc:{i}";
+            string? id = await client.WriteAsync(subject, "body", payload);
+            if (id is null)
+            {
+                failed++;
+            }
+            else
+            {
+                acknowledged.Add((subject, id));
+            }
+        }
+
+        Assert.Equal(0, failed);
+        await Eventually(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length >= 2), TimeSpan.FromSeconds(15), "every node sees the split");
+        Assert.All(cluster.Node(0).Table.Current.Entries, e => Assert.True(e.Descriptor.Generation >= 1));
+        foreach ((string subject, string id) in acknowledged)
+        {
+            Assert.Contains(await client.ReadAsync(Id(2), subject, quorum: true), a => a.Id == id);
+        }
+    }
+
+    [Fact]
+    public async Task Two_small_ranges_with_the_same_replicas_merge()
+    {
+        await using NodeCluster cluster = await Start(3, new() { ["Cluster:Sharding:MergeCooldown"] = "00:00:01" });
+        // Split the empty genesis range by hand, as an older leader might have.
+        RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
+        var now = cluster.Node(0).Clock.Now();
+        var split = new MetaRangeUpdate(
+            new RangeDescriptor(genesis.Id, 0, 100, genesis.Replicas, 1, now, Id(1)),
+            new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 100), 100, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1)));
+        await cluster.Node(0).PublishAsync(split, CancellationToken.None);
+        Assert.Equal(2, cluster.Node(0).Table.Current.Entries.Length);
+
+        await Eventually(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 1 && cluster.Node(n).Table.Current.Entries[0].Descriptor.Generation == 2), TimeSpan.FromSeconds(20), "the halves merge again everywhere");
+    }
+
+    [Fact]
+    public async Task A_replica_that_missed_writes_catches_up_by_anti_entropy()
+    {
+        await using NodeCluster cluster = await Start(3);
+        using var client = new RoutingClient(cluster, 3);
+        // A leader's write that reached node-1 and node-2 but not node-3 (as in a partition).
+        var missed = new List<AssertionDto>();
+        for (int i = 0; i < 20; i++)
+        {
+            var a = new Assertion($"missed:{i}", "p", JsonDocument.Parse("1").RootElement, null, null, cluster.Node(0).Clock.Now());
+            missed.Add(AssertionDto.From(a));
+        }
+
+        foreach (NodeId target in new[] { Id(1), Id(2) })
+        {
+            using HttpResponseMessage response = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(target), "/internal/v1/replicate"), new ReplicateRequest(missed, null));
+            response.EnsureSuccessStatusCode();
+        }
+
+        Assert.Empty(Store(cluster, 2).Read("missed:0"));
+        await Eventually(() => missed.All(m => Store(cluster, 2).Read(m.Subject).Any(s => s.Assertion.Id.ToString() == m.Id)), TimeSpan.FromSeconds(15), "node-3 has every missed write");
+    }
+}
