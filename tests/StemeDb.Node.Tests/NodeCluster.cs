@@ -39,6 +39,17 @@ internal sealed class NodeCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Starts one more node that joins through node 1 (the founding list stays the same).</summary>
+    public async Task AddNodeAsync()
+    {
+        _swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
+        Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+        int i = Apps.Count;
+        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(Settings(i, i + 1)));
+        await app.StartAsync();
+        Apps.Add(app);
+    }
+
     public ClusterNode Node(int i) => Apps[i]!.Services.GetRequiredService<ClusterNode>();
 
     /// <summary>Kills node i: membership stops without a goodbye and its HTTP server goes away.</summary>

@@ -135,4 +135,39 @@ public sealed class RangeWorkTests
         Assert.Empty(Store(cluster, 2).Read("missed:0"));
         await Eventually(() => missed.All(m => Store(cluster, 2).Read(m.Subject).Any(s => s.Assertion.Id.ToString() == m.Id)), TimeSpan.FromSeconds(15), "node-3 has every missed write");
     }
+
+    [Fact]
+    public async Task A_fourth_node_joining_takes_over_ranges_and_only_those_ranges_move()
+    {
+        await using NodeCluster cluster = await Start(3);
+        using var client = new RoutingClient(cluster, 3);
+        RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
+        var now = cluster.Node(0).Clock.Now();
+        int width = NodeCluster.Shards / 8;
+        await cluster.Node(0).PublishAsync(new MetaRangeUpdate(Enumerable.Range(0, 8).Select(r =>
+            new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, genesis.Replicas, 1, now, Id(1))).ToArray()), CancellationToken.None);
+        await Eventually(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 8), TimeSpan.FromSeconds(15), "eight ranges everywhere");
+        var written = new List<(string Subject, string Id)>();
+        for (int i = 0; i < 200; i++)
+        {
+            written.Add(($"item:{i}", (await client.WriteAsync($"item:{i}", "v", "1"))!));
+        }
+
+        await cluster.AddNodeAsync();
+        await Eventually(
+            () => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Count(e => e.Descriptor.Replicas.Contains(Id(4))) == 6),
+            TimeSpan.FromSeconds(30),
+            "node-4 replicates 6 of the 8 ranges everywhere");
+
+        MetaRangeEntry[] entries = [.. cluster.Node(3).Table.Current.Entries];
+        Assert.Equal(2, entries.Count(e => e.Descriptor.Generation == 1)); // untouched ranges kept their descriptor
+        RocksDbAssertionStore newcomer = Store(cluster, 3);
+        foreach ((string subject, string id) in written)
+        {
+            int shard = newcomer.ShardOf(subject);
+            bool mine = entries.Single(e => e.Contains(shard)).Descriptor.Replicas.Contains(Id(4));
+            // node-4 holds exactly the data of the ranges it took over.
+            await Eventually(() => newcomer.Read(subject).Any(s => s.Assertion.Id.ToString() == id) == mine, TimeSpan.FromSeconds(10), $"{subject} on node-4: {mine}");
+        }
+    }
 }

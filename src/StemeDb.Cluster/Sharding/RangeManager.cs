@@ -157,6 +157,8 @@ public sealed class RangeManager
             busy[i] = busy[best] = true;
         }
 
+        Rebalance(entries, busy, live, proposer, now, changes);
+
         ImmutableArray<RangeChange> all = changes.ToImmutable();
         if (onlyLedByProposer)
         {
@@ -164,6 +166,67 @@ public sealed class RangeManager
         }
 
         return new RangePlan(all, unavailable.ToImmutable());
+    }
+
+    /// <summary>
+    /// After a join (or any imbalance), moves single replicas from the most loaded live member to the least
+    /// loaded until replica counts differ by at most one. Each move replaces one replica of one range, the
+    /// first eligible range in shard order, so every node computes the same moves and as few as possible:
+    /// a range whose replicas already balance is never touched.
+    /// </summary>
+    private void Rebalance(ImmutableArray<MetaRangeEntry> entries, bool[] busy, IReadOnlySet<NodeId> live, NodeId proposer, HlcTimestamp now, ImmutableArray<RangeChange>.Builder changes)
+    {
+        if (live.Count < 2)
+        {
+            return;
+        }
+
+        var count = live.ToDictionary(n => n, _ => 0);
+        var seen = new HashSet<RangeDescriptor>(ReferenceEqualityComparer.Instance);
+        foreach (MetaRangeEntry entry in entries)
+        {
+            if (seen.Add(entry.Descriptor))
+            {
+                foreach (NodeId replica in entry.Descriptor.Replicas.Where(count.ContainsKey))
+                {
+                    count[replica]++;
+                }
+            }
+        }
+
+        for (int i = 0; i < entries.Length; i++)
+        {
+            NodeId most = count.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
+            NodeId least = count.OrderBy(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
+            if (count[most] - count[least] <= 1)
+            {
+                return;
+            }
+
+            int pick = -1;
+            for (int j = 0; j < entries.Length && pick < 0; j++)
+            {
+                RangeDescriptor d = entries[j].Descriptor;
+                if (!busy[j] && !entries[j].IsClipped && d.Replicas.Contains(most) && !d.Replicas.Contains(least))
+                {
+                    pick = j;
+                }
+            }
+
+            if (pick < 0)
+            {
+                return;
+            }
+
+            MetaRangeEntry moved = entries[pick];
+            RangeDescriptor from = moved.Descriptor;
+            ImmutableArray<NodeId> replicas = from.Replicas.Replace(most, least);
+            var next = new RangeDescriptor(from.Id, from.StartShard, from.EndShard, replicas, from.Generation + 1, now, proposer);
+            changes.Add(new RangeChange(RangeChangeKind.Replicate, [moved], new MetaRangeUpdate(next), $"rebalance: a replica of {from.Id} moves from {most} ({count[most]} replicas) to {least} ({count[least]})"));
+            busy[pick] = true;
+            count[most]--;
+            count[least]++;
+        }
     }
 
     /// <summary>Whether two adjacent ranges of these sizes may merge (same replicas and cool-down checked apart).</summary>

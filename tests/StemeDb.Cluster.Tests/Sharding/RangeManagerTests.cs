@@ -251,4 +251,29 @@ public class RangeManagerTests
         RangeChange merge = Assert.Single(Plan(table, Sizes(64, s => s == 10 ? 60 * MiB : 0)).Changes);
         Assert.Equal(RangeChangeKind.Merge, merge.Kind);
     }
+
+    [Fact]
+    public void A_joining_node_takes_over_replicas_until_counts_differ_by_at_most_one_and_nothing_else_moves()
+    {
+        MetaRange table = Table(64);
+        table.Apply(Enumerable.Range(0, 8).Select(r => D((ulong)r + 10, r * 8, (r + 1) * 8, 1)));
+        var live = new HashSet<NodeId>([N(1), N(2), N(3), N(4)]);
+        var soon = new HlcTimestamp(1, 0); // within the merge cool-down: these empty ranges would merge otherwise
+        RangePlan plan = Plan(table, Sizes(64, _ => 0), live, soon);
+        Assert.All(plan.Changes, c => Assert.Equal(RangeChangeKind.Replicate, c.Kind));
+        Assert.Equal(6, plan.Changes.Length); // 24 replicas over 4 nodes: 6 each, so 6 moves and no more
+        foreach (RangeChange change in plan.Changes)
+        {
+            RangeDescriptor before = change.Replaces[0].Descriptor;
+            RangeDescriptor after = change.Update.Descriptors[0];
+            Assert.Single(after.Replicas.Except(before.Replicas)); // one replica moves per change
+            Assert.Contains(N(4), after.Replicas);
+            table.Apply(change.Update);
+        }
+
+        int[] counts = [.. live.Select(n => table.Current.Entries.Count(e => e.Descriptor.Replicas.Contains(n)))];
+        Assert.True(counts.Max() - counts.Min() <= 1, string.Join(",", counts));
+        Assert.Equal(2, table.Current.Entries.Count(e => e.Descriptor.Generation == 1)); // two ranges untouched
+        Assert.True(Plan(table, Sizes(64, _ => 0), live, soon).IsEmpty); // balanced: nothing more to do
+    }
 }
