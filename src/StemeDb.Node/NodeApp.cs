@@ -35,11 +35,21 @@ public static class NodeApp
         builder.Services.AddSingleton<Replicator>();
         builder.Services.AddSingleton<RangeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
-        builder.Services.AddHttpClient("peers", c => c.Timeout = TimeSpan.FromSeconds(10));
+        string? token = builder.Configuration[AppApiToken.Variable];
+        builder.Services.AddHttpClient("peers", c =>
+        {
+            c.Timeout = TimeSpan.FromSeconds(10);
+            // With the direct adapter, peers call each other with the token their own sidecar would add.
+            if (!string.IsNullOrEmpty(token))
+            {
+                c.DefaultRequestHeaders.Add(AppApiToken.Header, token);
+            }
+        });
 
         WebApplication app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAppApiToken(builder.Configuration[AppApiToken.Variable]);
         app.MapHealthApi();
         app.MapNodeApi();
         app.MapRangeApi();
