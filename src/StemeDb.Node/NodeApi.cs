@@ -73,10 +73,10 @@ public static class NodeApi
         }
 
         // One replication per range; this node must lead each of them.
-        var groups = assertions.GroupBy(a => node.Router.Route(a.Subject).Entry).ToList();
+        var groups = assertions.Select(a => (Assertion: a, Route: node.Router.Route(a.Subject))).GroupBy(x => x.Route.Entry).ToList();
         foreach (var group in groups)
         {
-            RangeRoute route = node.Router.Route(group.First().Subject);
+            RangeRoute route = group.First().Route;
             if (!route.HasLiveReplica || route.Leader != node.Id)
             {
                 return Misdirected(node, route.Shard);
@@ -86,10 +86,9 @@ public static class NodeApi
         int stored = 0;
         foreach (var group in groups)
         {
-            List<Assertion> batch = [.. group];
-            RangeRoute route = node.Router.Route(batch[0].Subject);
-            var request2 = new ReplicateRequest([.. batch.Select(a => AssertionDto.From(a))], null);
-            Replicator.Outcome outcome = await replicator.ReplicateAsync(route, request2, () => stored += store.Write(batch), cancellationToken);
+            List<Assertion> batch = [.. group.Select(x => x.Assertion)];
+            var replicate = new ReplicateRequest([.. batch.Select(a => AssertionDto.From(a))], null);
+            Replicator.Outcome outcome = await replicator.ReplicateAsync(group.First().Route, replicate, () => stored += store.Write(batch), cancellationToken);
             if (!outcome.Reached)
             {
                 return Results.Problem(

@@ -162,6 +162,7 @@ public sealed class RangeWorker(
                 continue;
             }
 
+            string? mine = null; // computed once per range, and only when there is a replica to compare with
             foreach (NodeId replica in route.LiveReplicas.ToArray())
             {
                 if (replica == node.Id || node.AddressOf(replica) is not { } address)
@@ -169,7 +170,7 @@ public sealed class RangeWorker(
                     continue;
                 }
 
-                string mine = store.Digest(entry.StartShard, entry.EndShard);
+                mine ??= store.Digest(entry.StartShard, entry.EndShard);
                 DigestDto? theirs = await http.CreateClient("peers")
                     .GetFromJsonAsync<DigestDto>(new Uri(address, $"/internal/v1/ranges/digest?start={entry.StartShard}&end={entry.EndShard}"), cancellationToken)
                     .ConfigureAwait(false);
@@ -180,6 +181,7 @@ public sealed class RangeWorker(
 
                 int pulled = await PullAsync(entry.StartShard, entry.EndShard, address, cancellationToken).ConfigureAwait(false);
                 await StreamAsync(entry.StartShard, entry.EndShard, replica, cancellationToken).ConfigureAwait(false);
+                mine = null; // what was pulled changed it
                 logger.LogInformation("Anti-entropy with {Replica} on [{Start}, {End}): pulled {Pulled} records, pushed ours", replica, entry.StartShard, entry.EndShard, pulled);
             }
         }
