@@ -20,6 +20,7 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
     private readonly NodeOptions _options;
     private readonly TimeProvider _time;
     private readonly IHttpClientFactory _http;
+    private readonly IClusterBus _bus;
     private readonly ILogger<ClusterNode> _logger;
     private readonly ILoggerFactory _loggers;
     private readonly CancellationTokenSource _stopping = new();
@@ -28,8 +29,9 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
     private Task? _background;
     private volatile bool _ready;
 
-    public ClusterNode(ClusterConfig config, NodeOptions options, TimeProvider time, IHttpClientFactory http, ILoggerFactory loggers)
+    public ClusterNode(ClusterConfig config, NodeOptions options, TimeProvider time, IHttpClientFactory http, IClusterBus bus, ILoggerFactory loggers)
     {
+        _bus = bus;
         _config = config;
         _options = options;
         _time = time;
@@ -59,7 +61,7 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
     public Uri? AddressOf(NodeId node)
     {
         NodeInfo? info = _swim?.Find(node);
-        return info is { IsActive: true } && Uri.TryCreate(info.HttpAddress, UriKind.Absolute, out Uri? uri) ? uri : null;
+        return info is { IsActive: true } ? _bus.AddressOf(info) : null;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -127,27 +129,24 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Applies an update here and sends it to every other active member (best effort; anti-entropy repairs).</summary>
+    /// <summary>Applies an update here and tells the others (best effort; anti-entropy repairs a loss).</summary>
     public async Task PublishAsync(MetaRangeUpdate update, CancellationToken cancellationToken)
     {
         Router.Apply(update);
         var body = new MetaRangeDto(Table.ShardCount, [.. update.Descriptors.Select(RangeDescriptorDto.From)]);
-        IEnumerable<Task> sends = Swim.ActiveMembers.Where(m => m.Id != Id).Select(async m =>
+        try
         {
-            try
-            {
-                using HttpResponseMessage response = await _http.CreateClient("peers").PostAsJsonAsync(new Uri(new Uri(m.HttpAddress), "/internal/v1/meta-range"), body, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                _logger.LogDebug(e, "Meta-range update to {Node} failed; anti-entropy will repair it", m.Id);
-            }
-        });
-        await Task.WhenAll(sends).ConfigureAwait(false);
+            await _bus.PublishMetaRangeAsync(body, [.. Swim.ActiveMembers.Where(m => m.Id != Id)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Dapr.DaprException or HttpRequestException)
+        {
+            _logger.LogWarning(e, "Publishing a meta-range update failed; anti-entropy will spread it");
+        }
     }
 
     private void OnMembershipChanged(MembershipEvent e)
     {
+        _ = _bus.PublishMembershipAsync(e, _stopping.Token); // logs its own failures; never blocks SWIM
         switch (e.Kind)
         {
             case MembershipEventKind.Dead or MembershipEventKind.Left:
@@ -194,7 +193,12 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         }
 
         NodeInfo peer = peers[_random.Next(peers.Length)];
-        MetaRangeDto? snapshot = await _http.CreateClient("peers").GetFromJsonAsync<MetaRangeDto>(new Uri(new Uri(peer.HttpAddress), "/internal/v1/meta-range"), cancellationToken).ConfigureAwait(false);
+        if (_bus.AddressOf(peer) is not { } address)
+        {
+            return;
+        }
+
+        MetaRangeDto? snapshot = await _http.CreateClient("peers").GetFromJsonAsync<MetaRangeDto>(new Uri(address, "/internal/v1/meta-range"), cancellationToken).ConfigureAwait(false);
         if (snapshot is not null && snapshot.ShardCount == Table.ShardCount && Router.Apply(snapshot.Descriptors.Select(d => d.ToDescriptor())))
         {
             _logger.LogInformation("Meta-range updated from {Node}", peer.Id);

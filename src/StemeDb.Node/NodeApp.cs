@@ -30,29 +30,54 @@ public static class NodeApp
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount));
+        if (node.UsesDapr)
+        {
+            builder.Services.AddDaprClient();
+            builder.Services.AddSingleton<IClusterBus, DaprClusterBus>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IClusterBus, DirectClusterBus>();
+        }
+
         builder.Services.AddSingleton<ClusterNode>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
         builder.Services.AddSingleton<Replicator>();
         builder.Services.AddSingleton<RangeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
         string? token = builder.Configuration[AppApiToken.Variable];
-        builder.Services.AddHttpClient("peers", c =>
+        IHttpClientBuilder peers = builder.Services.AddHttpClient("peers", c =>
         {
             c.Timeout = TimeSpan.FromSeconds(10);
             // With the direct adapter, peers call each other with the token their own sidecar would add.
-            if (!string.IsNullOrEmpty(token))
+            if (!string.IsNullOrEmpty(token) && !node.UsesDapr)
             {
                 c.DefaultRequestHeaders.Add(AppApiToken.Header, token);
             }
         });
+        if (node.UsesDapr)
+        {
+            // http://{app-id}/path becomes {sidecar}/v1.0/invoke/{app-id}/method/path, with DAPR_API_TOKEN.
+            peers.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler());
+        }
 
         WebApplication app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAppApiToken(builder.Configuration[AppApiToken.Variable]);
+        if (node.UsesDapr)
+        {
+            app.UseCloudEvents();
+        }
+
         app.MapHealthApi();
         app.MapNodeApi();
         app.MapRangeApi();
+        if (node.UsesDapr)
+        {
+            app.MapDaprApi(node);
+        }
+
         return app;
     }
 }

@@ -17,6 +17,14 @@ public sealed class NodeOptions
     /// </summary>
     public List<string> Genesis { get; set; } = [];
 
+    /// <summary><c>Direct</c> (HTTP to peers' addresses; the default) or <c>Dapr</c> (pub/sub and invocation through the sidecar).</summary>
+    public string Transport { get; set; } = "Direct";
+
+    /// <summary>The Dapr pub/sub component (the one <c>dapr init</c> makes is called <c>pubsub</c>).</summary>
+    public string PubSubName { get; set; } = "pubsub";
+
+    public bool UsesDapr => string.Equals(Transport, "Dapr", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>How long a replica has to store a write before it counts as missing for the quorum.</summary>
     public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -47,6 +55,11 @@ public sealed class NodeOptions
         if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero)
         {
             errors.Add($"{SectionName}:RangeCheckInterval and {SectionName}:AntiEntropyInterval must be positive, {SectionName}:DropGrace not negative.");
+        }
+
+        if (!UsesDapr && !string.Equals(Transport, "Direct", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{SectionName}:Transport must be Direct or Dapr (was '{Transport}').");
         }
 
         if (ReplicaTimeout <= TimeSpan.Zero)

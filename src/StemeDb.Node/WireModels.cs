@@ -54,3 +54,10 @@ public sealed record RecordDto(string Key, string Value)
 }
 
 public sealed record DigestDto(int StartShard, int EndShard, string Digest);
+
+/// <summary>A membership event as published on the topic <c>membership</c>.</summary>
+public sealed record MembershipEventDto(string Kind, MemberDto Member, DateTimeOffset At, string ObservedBy)
+{
+    public static MembershipEventDto From(MembershipEvent e) =>
+        new(e.Kind.ToString().ToLowerInvariant(), MemberDto.From(e.Member), e.At, e.ObservedBy.Value);
+}

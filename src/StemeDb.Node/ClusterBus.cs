@@ -1,0 +1,79 @@
+using System.Net.Http.Json;
+using Dapr.Client;
+using StemeDb.Cluster.Membership;
+
+namespace StemeDb.Node;
+
+/// <summary>
+/// The port between this node and its peers, with two adapters (<c>Node:Transport</c>): direct HTTP to the
+/// address in SWIM metadata (the embedded cluster, container tests), or Dapr (pub/sub topics and service
+/// invocation by app-id). The cluster logic never knows which one runs.
+/// </summary>
+public interface IClusterBus
+{
+    /// <summary>Where to call a peer's HTTP API: its own address, or <c>http://{app-id}/</c> through the sidecar.</summary>
+    Uri? AddressOf(NodeInfo member);
+
+    /// <summary>Tells the others of a meta-range change: one message holding every descriptor it creates.</summary>
+    Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken);
+
+    Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken);
+}
+
+/// <summary>Direct adapter: peers by their HTTP address; meta-range updates posted to every member.</summary>
+public sealed class DirectClusterBus(IHttpClientFactory http, ILogger<DirectClusterBus> logger) : IClusterBus
+{
+    public Uri? AddressOf(NodeInfo member) =>
+        Uri.TryCreate(member.HttpAddress, UriKind.Absolute, out Uri? uri) ? uri : null;
+
+    public async Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(members.Select(async m =>
+        {
+            if (AddressOf(m) is not { } address)
+            {
+                return;
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await http.CreateClient("peers").PostAsJsonAsync(new Uri(address, "/internal/v1/meta-range"), update, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                logger.LogDebug(e, "Meta-range update to {Node} failed; anti-entropy will repair it", m.Id);
+            }
+        })).ConfigureAwait(false);
+    }
+
+    // Without Dapr there is no topic: in-process subscribers use SwimMembership.WatchAsync.
+    public Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Dapr adapter: meta-range updates on topic <c>meta-range</c> and membership events on topic
+/// <c>membership</c> through <see cref="DaprClient"/>; peers invoked by app-id through the sidecar (the
+/// "peers" HTTP client carries Dapr's <see cref="InvocationHandler"/>).
+/// </summary>
+public sealed class DaprClusterBus(DaprClient dapr, NodeOptions options, ILogger<DaprClusterBus> logger) : IClusterBus
+{
+    public const string MetaRangeTopic = "meta-range";
+    public const string MembershipTopic = "membership";
+
+    public Uri? AddressOf(NodeInfo member) => new($"http://{member.AppId}/");
+
+    public Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken) =>
+        dapr.PublishEventAsync(options.PubSubName, MetaRangeTopic, update, cancellationToken);
+
+    public async Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dapr.PublishEventAsync(options.PubSubName, MembershipTopic, MembershipEventDto.From(change), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Dapr.DaprException or OperationCanceledException)
+        {
+            logger.LogWarning(e, "Could not publish the membership event {Kind} of {Node}", change.Kind, change.Member.Id);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Dapr;
+using StemeDb.Cluster.Errors;
+
+namespace StemeDb.Node;
+
+/// <summary>
+/// Dapr pub/sub subscriptions (Dapr.AspNetCore): <c>/dapr/subscribe</c> lists them for the sidecar, which
+/// reads it once at start, and deliveries arrive as CloudEvents unwrapped by <c>UseCloudEvents</c>.
+/// Handlers are idempotent (the meta-range merge is), answer RETRY on a transient failure and DROP, with a
+/// log line, on a malformed event: without a dead-letter topic a RETRY is the only way not to lose it.
+/// </summary>
+public static class DaprApi
+{
+    public static WebApplication MapDaprApi(this WebApplication app, NodeOptions options)
+    {
+        app.MapSubscribeHandler();
+        app.MapPost("/events/meta-range", OnMetaRange).WithTopic(options.PubSubName, DaprClusterBus.MetaRangeTopic);
+        return app;
+    }
+
+    private static IResult OnMetaRange(MetaRangeDto? update, ClusterNode node, ILogger<ClusterNode> logger)
+    {
+        if (update?.Descriptors is null || update.ShardCount != node.Table.ShardCount)
+        {
+            logger.LogWarning("Dropped a meta-range event: {Reason}", update is null ? "no body" : $"shard count {update.ShardCount}, this cluster has {node.Table.ShardCount}");
+            return Results.Ok(new { status = "DROP" });
+        }
+
+        try
+        {
+            node.Router.Apply(update.Descriptors.Select(d => d.ToDescriptor()));
+            return Results.Ok(new { status = "SUCCESS" });
+        }
+        catch (Exception e) when (e is StemeDbClusterException or ArgumentException or FormatException or OverflowException)
+        {
+            logger.LogWarning(e, "Dropped a malformed meta-range event");
+            return Results.Ok(new { status = "DROP" });
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "A meta-range event failed; asking Dapr to deliver it again");
+            return Results.Ok(new { status = "RETRY" });
+        }
+    }
+}
