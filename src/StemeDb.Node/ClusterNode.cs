@@ -80,7 +80,15 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         if (seeds.Length > 0)
         {
             await _swim.JoinAsync(seeds, cancellationToken).ConfigureAwait(false);
-            await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+            {
+                // Not fatal: the anti-entropy loop pulls again every few seconds.
+                _logger.LogWarning(e, "Could not fetch the meta-range from a peer at start; retrying in the background");
+            }
         }
 
         _ready = true;
@@ -176,7 +184,7 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or InvalidOperationException)
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or System.Text.Json.JsonException)
             {
                 _logger.LogDebug(e, "Meta-range anti-entropy round failed");
             }

@@ -15,8 +15,13 @@ namespace StemeDb.Node.Tests;
 [Collection(nameof(ReplicationTests))]
 public sealed class DaprAdapterTests
 {
-    private static Task<NodeCluster> StartDaprNode() =>
-        NodeCluster.StartAsync(1, new() { ["Node:Transport"] = "Dapr", ["Node:AppId"] = "stemedb-node-1" }, genesis: 1);
+    private static Task<NodeCluster> StartDaprNode(Uri? grpcEndpoint = null, int nodes = 1) =>
+        NodeCluster.StartAsync(nodes, new()
+        {
+            ["Node:Transport"] = "Dapr",
+            ["DAPR_GRPC_ENDPOINT"] = grpcEndpoint?.ToString() ?? "http://127.0.0.1:1",
+            ["DAPR_HTTP_ENDPOINT"] = grpcEndpoint?.ToString() ?? "http://127.0.0.1:1",
+        }, genesis: 1);
 
     [Fact]
     public async Task The_subscription_list_names_the_meta_range_topic_as_Dapr_AspNetCore_writes_it()
@@ -81,5 +86,46 @@ public sealed class DaprAdapterTests
         using HttpResponseMessage response = await http.PostAsync("/events/meta-range", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_meta_range_change_is_published_with_Dapr_Client_as_one_message_holding_every_descriptor()
+    {
+        await using PublishRecorder sidecar = await PublishRecorder.StartAsync();
+        await using NodeCluster cluster = await StartDaprNode(sidecar.Endpoint);
+        ClusterNode node = cluster.Node(0);
+        var genesis = node.Table.Current.Entries[0].Descriptor;
+        var now = node.Clock.Now();
+        var split = new StemeDb.Cluster.Sharding.MetaRangeUpdate(
+            new StemeDb.Cluster.Sharding.RangeDescriptor(genesis.Id, 0, 100, genesis.Replicas, 1, now, genesis.Proposer),
+            new StemeDb.Cluster.Sharding.RangeDescriptor(new StemeDb.Cluster.Sharding.RangeId(0xaa), 100, NodeCluster.Shards, genesis.Replicas, 1, now, genesis.Proposer));
+        await node.PublishAsync(split, CancellationToken.None);
+
+        Dapr.Client.Autogen.Grpc.v1.PublishEventRequest published = Assert.Single(sidecar.Published);
+        Assert.Equal("pubsub", published.PubsubName);
+        Assert.Equal("meta-range", published.Topic);
+        Assert.Equal("application/json", published.DataContentType);
+        MetaRangeDto body = JsonSerializer.Deserialize<MetaRangeDto>(published.Data.Span, JsonSerializerOptions.Web)!;
+        Assert.Equal(NodeCluster.Shards, body.ShardCount);
+        Assert.Equal([(0, 100), (100, NodeCluster.Shards)], body.Descriptors.Select(d => (d.StartShard, d.EndShard)));
+    }
+
+    [Fact]
+    public async Task Membership_changes_are_published_on_the_membership_topic()
+    {
+        await using PublishRecorder sidecar = await PublishRecorder.StartAsync();
+        await using NodeCluster cluster = await StartDaprNode(sidecar.Endpoint, nodes: 2);
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!sidecar.Published.Any(p => p.Topic == "membership") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Dapr.Client.Autogen.Grpc.v1.PublishEventRequest joined = sidecar.Published.First(p => p.Topic == "membership");
+        MembershipEventDto change = JsonSerializer.Deserialize<MembershipEventDto>(joined.Data.Span, JsonSerializerOptions.Web)!;
+        Assert.Equal("joined", change.Kind);
+        Assert.Contains(change.Member.Id, new[] { "stemedb-node-1", "stemedb-node-2" });
+        Assert.NotEqual(change.Member.Id, change.ObservedBy);
+        Assert.StartsWith("http://127.0.0.1:", change.Member.HttpAddress);
     }
 }
