@@ -50,6 +50,14 @@ internal sealed class NodeCluster : IAsyncDisposable
         Apps.Add(app);
     }
 
+    /// <summary>Starts node i again on its old ports and data directory, after <see cref="KillAsync"/>.</summary>
+    public async Task RestartAsync(int i)
+    {
+        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(Settings(i, Urls.Count)));
+        await app.StartAsync();
+        Apps[i] = app;
+    }
+
     public ClusterNode Node(int i) => Apps[i]!.Services.GetRequiredService<ClusterNode>();
 
     /// <summary>Kills node i: membership stops without a goodbye and its HTTP server goes away.</summary>
