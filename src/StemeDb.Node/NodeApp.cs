@@ -62,6 +62,8 @@ public static class NodeApp
         }
 
         WebApplication app = builder.Build();
+        // Open the store now: a foreign or torn data directory must stop the start, not the first request.
+        app.Services.GetRequiredService<RocksDbAssertionStore>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAppApiToken(builder.Configuration[AppApiToken.Variable]);

@@ -94,6 +94,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         // previous life without waiting to be accused (memberlist #311), as long as clocks move forward.
         _incarnation = (uint)Math.Clamp(time.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue / 2);
         var self = new NodeInfo(local.Id, transport.LocalAddress, local.AppId, local.HttpAddress, _incarnation, NodeState.Alive, local.Metadata);
+        CheckFits(self);
         AddMember(new Member(self, time.GetTimestamp()));
     }
 
@@ -214,6 +215,11 @@ public sealed partial class SwimMembership : IAsyncDisposable
         }
 
         _transport.Start(OnDatagram);
+        if (!_keyring.IsEnabled)
+        {
+            _logger.LogWarning("SWIM runs without cluster keys: anyone who can reach {Address} can join or accuse members. Set Cluster:Swim:Keys", _transport.LocalAddress);
+        }
+
         _logger.LogInformation("SWIM member {Node} started at {Address} (incarnation {Incarnation}, Lifeguard {Lifeguard})", LocalId, _transport.LocalAddress, _incarnation, _config.Lifeguard);
     }
 
@@ -349,8 +355,9 @@ public sealed partial class SwimMembership : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(metadata);
         Run(() =>
         {
-            _incarnation++;
             Member self = _members[LocalId];
+            CheckFits(self.Info with { Metadata = metadata });
+            _incarnation++;
             self.Info = self.Info with { Metadata = metadata, Incarnation = _incarnation };
             Broadcast(LocalId, AliveOf(self.Info));
         });
@@ -552,6 +559,20 @@ public sealed partial class SwimMembership : IAsyncDisposable
     /// Forgets members gone long enough: left ones after GossipToTheDeadTime, dead ones after
     /// ReconnectTimeout (until then they are retried, as they may only have been cut off).
     /// </summary>
+    /// <summary>
+    /// A member's entry must fit one datagram with room to spare (memberlist caps metadata at 512 bytes for
+    /// the same reason): push-pull slices and alive messages never split an entry.
+    /// </summary>
+    private void CheckFits(NodeInfo info)
+    {
+        int limit = (_maxDatagram - SwimCodec.HeaderBytes(_keyring)) / 2;
+        int bytes = SwimCodec.MemberBytes(info);
+        if (bytes > limit)
+        {
+            throw new ArgumentException($"This member's id, addresses and metadata take {bytes} bytes on the wire; at most {limit} fit (half a datagram).");
+        }
+    }
+
     private void Reap()
     {
         long now = _time.GetTimestamp();

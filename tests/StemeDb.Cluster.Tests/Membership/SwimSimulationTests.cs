@@ -100,4 +100,17 @@ public class SwimSimulationTests
         Assert.Contains("Dead", first);
         Assert.Equal(first, Run());
     }
+
+    [Fact]
+    public void Metadata_that_would_not_fit_a_datagram_is_refused()
+    {
+        var cluster = new SimulatedCluster(9);
+        SwimMembership member = cluster.Add(0);
+        var big = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(
+            StringComparer.Ordinal,
+            Enumerable.Range(0, 8).Select(i => KeyValuePair.Create($"key-{i}", new string('v', 200))));
+        var error = Assert.Throws<ArgumentException>(() => member.UpdateMetadata(big));
+        Assert.Contains("fit", error.Message);
+        Assert.Empty(member.Self.Metadata); // unchanged
+    }
 }
