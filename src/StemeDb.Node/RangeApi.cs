@@ -1,3 +1,5 @@
+using StemeDb.Cluster.Wire;
+using StemeDb.Storage.Wire;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;

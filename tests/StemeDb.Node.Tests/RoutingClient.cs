@@ -1,3 +1,5 @@
+using StemeDb.Cluster.Wire;
+using StemeDb.Storage.Wire;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;

@@ -63,6 +63,20 @@ public sealed class MetaRange
     public static RangeDescriptor GenesisDescriptor(int shardCount, IEnumerable<NodeId> replicas, NodeId proposer) =>
         new(RangeId.Genesis, 0, shardCount, [.. replicas], 0, HlcTimestamp.Zero, proposer);
 
+    /// <summary>
+    /// A table for a process that holds no descriptor yet (a gateway before its first snapshot): one
+    /// placeholder range that loses to any descriptor a cluster produces — generation 0, time 0, and the
+    /// lowest possible proposer id and range id — so the first snapshot replaces it everywhere.
+    /// </summary>
+    public static MetaRange Unknown(int shardCount)
+    {
+        var lowest = new NodeId("-");
+        return new MetaRange(shardCount, new RangeDescriptor(new RangeId(0), 0, shardCount, [lowest], 0, HlcTimestamp.Zero, lowest));
+    }
+
+    /// <summary>Whether <paramref name="descriptor"/> is the placeholder of <see cref="Unknown"/>.</summary>
+    public static bool IsPlaceholder(RangeDescriptor descriptor) => descriptor.Id.Value == 0 && descriptor.Proposer.Value == "-";
+
     public bool Apply(MetaRangeUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
