@@ -1,0 +1,356 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using StemeDb.Cluster.Errors;
+using StemeDb.Cluster.Hashing;
+using StemeDb.Storage;
+using StemeDb.Storage.Wire;
+
+namespace StemeDb.Gateway;
+
+/// <summary>
+/// The public assertion API under <c>/v1</c>. Input is checked here first, so a client mistake is a 400,
+/// 413 or 415 naming the field and the limit; what reaches a node is well-formed. An owner's 4xx passes
+/// through with its body; no live replica is 503; an owner timeout 504; a broken owner answer 502.
+/// </summary>
+public static class AssertionsApi
+{
+    private static readonly HashSet<string> Fields = ["subject", "predicate", "object", "source", "confidence"];
+
+    public static IEndpointRouteBuilder MapAssertionsApi(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder v1 = app.MapGroup("/v1").WithTags("assertions");
+        v1.MapPost("/assertions", WriteAsync)
+            .WithSummary("Write one assertion, or a batch as {\"assertions\": [...]}; answers with their ids once a write quorum stored them.")
+            .WithDescription("Body (application/json): {\"subject\", \"predicate\", \"object\": any JSON, \"source\"?, \"confidence\"?} or {\"assertions\": [those]}. The content type is checked by the handler, so a wrong one gets a 415 that says what to send.")
+            .Produces<WriteResponse>()
+            .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503).ProducesProblem(504);
+        v1.MapGet("/subjects/{subject}/assertions", ReadAsync)
+            .WithSummary("The current assertions of a subject (history=true: retracted ones too), optionally of one predicate.")
+            .Produces<List<PublicAssertion>>()
+            .ProducesProblem(400).ProducesProblem(503).ProducesProblem(504);
+        v1.MapDelete("/subjects/{subject}/assertions/{id}", RetractAsync)
+            .WithSummary("Retract an assertion of a subject.")
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(503).ProducesProblem(504);
+        return app;
+    }
+
+    private static async Task<IResult> WriteAsync(HttpContext context, OwnerClient owners, RoutingTable table, GatewayOptions options)
+    {
+        if (!IsJson(context.Request.ContentType))
+        {
+            return Problem(415, "Unsupported media type", $"Send the assertions as application/json (was '{context.Request.ContentType ?? "none"}').");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            return Problem(413, "Body too large", $"The body is larger than {options.MaxBodyBytes} bytes.");
+        }
+        catch (JsonException e)
+        {
+            return Problem(400, "Malformed JSON", $"The body is not valid JSON: {e.Message}");
+        }
+
+        using (document)
+        {
+            List<AssertionInput>? inputs;
+            IResult? refusal;
+            try
+            {
+                (inputs, refusal) = ParseBatch(document.RootElement, options.MaxBatch);
+            }
+            catch (InvalidOperationException)
+            {
+                // System.Text.Json checks the UTF-8 of strings when they are read, not when parsed.
+                return Problem(400, "Invalid UTF-8", "The body holds a string that is not valid UTF-8.");
+            }
+
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            // One request per range leader; ids come back in the order sent. A range that moved meanwhile
+            // (421) sends its inputs back to be grouped again by the refreshed table.
+            var ids = new string?[inputs!.Count];
+            int stored = 0;
+            List<int> pending = [.. Enumerable.Range(0, inputs.Count)];
+            for (int round = 0; pending.Count > 0; round++)
+            {
+                if (round == 10)
+                {
+                    return Problem(503, "Unavailable", "The ranges of this batch kept moving; retry the batch (writes are idempotent).");
+                }
+
+                var retry = new List<int>();
+                foreach (List<int> group in GroupByLeader(table, inputs, pending))
+                {
+                    var request = new WriteRequest([.. group.Select(i => inputs[i])]);
+                    Upstream answer = await owners.SendAsync(
+                        inputs[group[0]].Subject!,
+                        address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/assertions")) { Content = JsonContent.Create(request) },
+                        context.RequestAborted,
+                        retryMoved: false);
+                    if (answer.Status == HttpStatusCode.MisdirectedRequest)
+                    {
+                        retry.AddRange(group);
+                        continue;
+                    }
+
+                    if (answer.Status != HttpStatusCode.OK)
+                    {
+                        return Relay(context, answer);
+                    }
+
+                    WriteResponse? written = TryParse<WriteResponse>(answer.Body);
+                    if (written is null || written.Ids.Count != group.Count)
+                    {
+                        return Problem(502, "Broken upstream answer", $"{answer.Node} answered a write with something that is not a list of ids.");
+                    }
+
+                    for (int i = 0; i < group.Count; i++)
+                    {
+                        ids[group[i]] = written.Ids[i];
+                    }
+
+                    stored += written.Stored;
+                    context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
+                }
+
+                pending = retry;
+                if (pending.Count > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * (round + 1)), context.RequestAborted);
+                }
+            }
+
+            return Results.Ok(new WriteResponse([.. ids.Select(id => id!)], stored));
+        }
+    }
+
+    private static async Task<IResult> ReadAsync(HttpContext context, string subject, string? predicate, bool? history, OwnerClient owners)
+    {
+        if (CheckSubject(subject) is { } bad)
+        {
+            return bad;
+        }
+
+        if (predicate is not null && (predicate.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(predicate) > AssertionLimits.MaxPredicateBytes))
+        {
+            return Problem(400, "Invalid predicate", $"predicate must be 1 to {AssertionLimits.MaxPredicateBytes} bytes of UTF-8.");
+        }
+
+        string query = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?quorum=true&history={(history == true ? "true" : "false")}"
+            + (predicate is null ? "" : $"&predicate={Uri.EscapeDataString(predicate)}");
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Get, new Uri(address, query)), context.RequestAborted);
+        if (answer.Status != HttpStatusCode.OK)
+        {
+            return Relay(context, answer);
+        }
+
+        List<AssertionDto>? assertions = TryParse<List<AssertionDto>>(answer.Body);
+        if (assertions is null)
+        {
+            return Problem(502, "Broken upstream answer", $"{answer.Node} answered a read with something that is not a list of assertions.");
+        }
+
+        context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
+        return Results.Ok(assertions.Select(PublicAssertion.From).ToList());
+    }
+
+    private static async Task<IResult> RetractAsync(HttpContext context, string subject, string id, OwnerClient owners)
+    {
+        if (CheckSubject(subject) is { } bad)
+        {
+            return bad;
+        }
+
+        if (!AssertionId.TryParse(id, out _))
+        {
+            return Problem(400, "Invalid id", "id must be 64 hex digits (an assertion id as the write returned it).");
+        }
+
+        string path = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions/{id}";
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Delete, new Uri(address, path)), context.RequestAborted);
+        return answer.Status == HttpStatusCode.OK ? Results.Ok(new { retracted = id }) : Relay(context, answer);
+    }
+
+    /// <summary>Reads one assertion object or <c>{"assertions": [...]}</c>, checking types, unknown fields and limits.</summary>
+    internal static (List<AssertionInput>? Inputs, IResult? Refusal) ParseBatch(JsonElement root, int maxBatch)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return (null, Problem(400, "Invalid request", "The body must be an assertion object, or an object with an \"assertions\" array."));
+        }
+
+        List<JsonElement> items;
+        string prefix;
+        if (root.TryGetProperty("assertions", out JsonElement batch))
+        {
+            if (batch.ValueKind != JsonValueKind.Array)
+            {
+                return (null, Problem(400, "Invalid request", "assertions must be an array."));
+            }
+
+            items = [.. batch.EnumerateArray()];
+            prefix = "assertions";
+            if (root.EnumerateObject().Count() > 1)
+            {
+                return (null, Problem(400, "Invalid request", "A batch holds only \"assertions\"."));
+            }
+        }
+        else
+        {
+            items = [root];
+            prefix = "";
+        }
+
+        if (items.Count == 0)
+        {
+            return (null, Problem(400, "Invalid request", "assertions must hold at least one assertion."));
+        }
+
+        if (items.Count > maxBatch)
+        {
+            return (null, Problem(413, "Batch too large", $"assertions holds {items.Count} assertions; at most {maxBatch} are allowed."));
+        }
+
+        var inputs = new List<AssertionInput>(items.Count);
+        var errors = new List<ValidationError>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            string at = prefix.Length == 0 ? "" : $"{prefix}[{i}].";
+            JsonElement item = items[i];
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(new ValidationError($"{prefix}[{i}]", "must be an object."));
+                continue;
+            }
+
+            foreach (JsonProperty p in item.EnumerateObject().Where(p => !Fields.Contains(p.Name)))
+            {
+                errors.Add(new ValidationError($"{at}{p.Name}", "is not a field of an assertion (subject, predicate, object, source, confidence)."));
+            }
+
+            string? subject = Text(item, "subject", at, errors);
+            string? predicate = Text(item, "predicate", at, errors);
+            string? source = Text(item, "source", at, errors);
+            double? confidence = null;
+            if (item.TryGetProperty("confidence", out JsonElement c) && c.ValueKind != JsonValueKind.Null)
+            {
+                if (c.ValueKind != JsonValueKind.Number || !c.TryGetDouble(out double value))
+                {
+                    errors.Add(new ValidationError($"{at}confidence", "must be a number from 0 to 1."));
+                }
+                else
+                {
+                    confidence = value;
+                }
+            }
+
+            JsonElement? obj = item.TryGetProperty("object", out JsonElement o) ? o.Clone() : null;
+            if (errors.Count == 0)
+            {
+                errors.AddRange(AssertionValidator.Validate(subject, predicate, obj, source, confidence).Select(e => e with { Field = at + e.Field }));
+            }
+
+            inputs.Add(new AssertionInput(subject, predicate, obj, source, confidence));
+        }
+
+        return errors.Count > 0
+            ? (null, Results.Problem(
+                statusCode: 400,
+                title: "Invalid assertion",
+                detail: string.Join(" ", errors.Select(e => $"{e.Field} {e.Message}")),
+                extensions: new Dictionary<string, object?> { ["errors"] = errors }))
+            : (inputs, null);
+    }
+
+    /// <summary>Pending inputs grouped by the leader of their subject's range, by the current table.</summary>
+    private static IEnumerable<List<int>> GroupByLeader(RoutingTable table, List<AssertionInput> inputs, List<int> pending) =>
+        pending.GroupBy(i => table.Router is { } router && router.Route(inputs[i].Subject!) is { HasLiveReplica: true } route ? route.Leader.Value : "")
+            .Select(g => g.ToList());
+
+    private static string? Text(JsonElement item, string name, string at, List<ValidationError> errors)
+    {
+        if (!item.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new ValidationError(at + name, $"must be a string (was {value.ValueKind.ToString().ToLowerInvariant()})."));
+            return null;
+        }
+
+        return value.GetString();
+    }
+
+    private static IResult? CheckSubject(string subject)
+    {
+        try
+        {
+            SubjectRules.Validate(subject.AsSpan());
+            return null;
+        }
+        catch (InvalidSubjectException e)
+        {
+            return Problem(400, "Invalid subject", e.Message);
+        }
+    }
+
+    /// <summary>An owner's answer other than success, mapped for the client.</summary>
+    private static IResult Relay(HttpContext context, Upstream answer)
+    {
+        if (answer.Problem is not null)
+        {
+            return Problem((int)answer.Status, answer.Status == HttpStatusCode.GatewayTimeout ? "Owner timeout" : "Unavailable", answer.Problem);
+        }
+
+        int status = (int)answer.Status;
+        if (status is >= 400 and < 500 || status == 503)
+        {
+            // A node's own refusal (404, 400, 503 "write quorum not reached") passes through unchanged.
+            context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
+            return Results.Content(answer.Body, answer.ContentType ?? "application/problem+json", statusCode: status);
+        }
+
+        return Problem(502, "Broken upstream answer", $"{answer.Node} answered {status}.");
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
+
+    private static T? TryParse<T>(string body)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    internal static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);
+}
+
+/// <summary>An assertion as clients read it: times as ISO 8601 (from the hybrid logical clock).</summary>
+public sealed record PublicAssertion(string Id, string Subject, string Predicate, JsonElement Object, string? Source, double? Confidence, DateTimeOffset AssertedAt, DateTimeOffset? RetractedAt)
+{
+    public static PublicAssertion From(AssertionDto a) => new(
+        a.Id, a.Subject, a.Predicate, a.Object, a.Source, a.Confidence,
+        Cluster.Time.HlcTimestamp.FromPacked(a.AssertedAt).ToDateTimeOffset(),
+        a.RetractedAt is { } r ? Cluster.Time.HlcTimestamp.FromPacked(r).ToDateTimeOffset() : null);
+}
+

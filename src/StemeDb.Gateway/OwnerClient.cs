@@ -1,0 +1,97 @@
+using System.Net;
+using System.Text.Json;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Sharding;
+using StemeDb.Cluster.Wire;
+
+namespace StemeDb.Gateway;
+
+/// <summary>What came back from the owner of a subject's range, or why nothing did.</summary>
+public sealed record Upstream(HttpStatusCode Status, string Body, string? ContentType, NodeId? Node, string? Problem = null);
+
+/// <summary>
+/// Reaches the leader of a subject's range, with a per-request timeout. A connection failure demotes that
+/// node in the routing cache and the next live replica is tried; a 421 answer refreshes the cache from
+/// the descriptors it carries and the request is retried; anything else is the owner's answer. Writes
+/// may be sent again to another replica because they are idempotent (content ids).
+/// </summary>
+public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, GatewayOptions options, ILogger<OwnerClient> logger)
+{
+    private const int MaxAttempts = 20;
+
+    /// <param name="retryMoved">Retry after a 421 (the cache is refreshed either way); false hands the 421 back, for callers that regroup a batch.</param>
+    public async Task<Upstream> SendAsync(string subject, Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken, bool retryMoved = true)
+    {
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            if (table.Router is not { } router)
+            {
+                return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, "The gateway has no routing table yet.");
+            }
+
+            RangeRoute route = router.Route(subject);
+            if (!route.HasLiveReplica)
+            {
+                return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, $"No live replica for shard {route.Shard}: replicas {string.Join(", ", route.Descriptor.Replicas)} are all down.");
+            }
+
+            NodeId node = route.Leader;
+            if (table.AddressOf(node) is not { } address)
+            {
+                table.Demote(node);
+                continue;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.RequestTimeout);
+            try
+            {
+                using HttpRequestMessage request = build(address);
+                using HttpResponseMessage response = await http.CreateClient("nodes").SendAsync(request, timeout.Token).ConfigureAwait(false);
+                string body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.MisdirectedRequest && TryDescriptors(body, out List<RangeDescriptorDto>? moved))
+                {
+                    table.Apply(moved!);
+                    if (!retryMoved)
+                    {
+                        return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * Math.Min(attempt + 1, 10)), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new Upstream(HttpStatusCode.GatewayTimeout, "", null, node, $"{node} did not answer within {options.RequestTimeout}.");
+            }
+            catch (HttpRequestException e)
+            {
+                logger.LogWarning("Request to {Node} failed ({Error}); trying the next replica", node, e.Message);
+                table.Demote(node);
+            }
+        }
+
+        return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, "No replica could serve the request after repeated attempts.");
+    }
+
+    private static bool TryDescriptors(string body, out List<RangeDescriptorDto>? descriptors)
+    {
+        descriptors = null;
+        try
+        {
+            using JsonDocument problem = JsonDocument.Parse(body);
+            if (problem.RootElement.TryGetProperty("descriptors", out JsonElement list))
+            {
+                descriptors = list.Deserialize<List<RangeDescriptorDto>>(JsonSerializerOptions.Web);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return descriptors is { Count: > 0 };
+    }
+}

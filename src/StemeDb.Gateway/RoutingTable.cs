@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Sharding;
+using StemeDb.Cluster.Wire;
+
+namespace StemeDb.Gateway;
+
+/// <summary>
+/// The gateway's routing cache: the meta-range (merged with the core's rule, so it never goes back) and the
+/// member list, both taken from a node at start and refreshed every <see cref="GatewayOptions.RefreshInterval"/>
+/// (and from the <c>meta-range</c> and <c>membership</c> topics with Dapr). Nodes that fail a connection are
+/// routed around at once; a dead or left event does the same for every range that leads at them.
+/// </summary>
+public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http, ILogger<RoutingTable> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<NodeId, MemberDto> _members = new();
+    private readonly Lock _lock = new();
+    private readonly Random _random = new(); // used by the refresh loop only
+    private RangeRouter? _router;
+
+    /// <summary>Null until the first snapshot arrives.</summary>
+    public RangeRouter? Router => Volatile.Read(ref _router);
+
+    /// <summary>Ready once it has a real table and a live node to send to.</summary>
+    public bool IsReady =>
+        Router is { } router &&
+        !router.Table.Current.Entries.Any(e => MetaRange.IsPlaceholder(e.Descriptor)) &&
+        _members.Values.Any(m => m.State is "alive" or "suspect");
+
+    public IReadOnlyCollection<MemberDto> Members => [.. _members.Values.OrderBy(m => m.Id, StringComparer.Ordinal)];
+
+    /// <summary>Where to call a node: its HTTP address, or <c>http://{app-id}/</c> through the sidecar.</summary>
+    public Uri? AddressOf(NodeId node)
+    {
+        if (!_members.TryGetValue(node, out MemberDto? member))
+        {
+            return null;
+        }
+
+        if (options.UsesDapr)
+        {
+            return new Uri($"http://{member.AppId}/");
+        }
+
+        return Uri.TryCreate(member.HttpAddress, UriKind.Absolute, out Uri? uri) ? uri : null;
+    }
+
+    /// <summary>Merges descriptors (a snapshot, a topic message, or the body of a 421 answer).</summary>
+    public bool Apply(MetaRangeDto snapshot)
+    {
+        RangeRouter router = EnsureRouter(snapshot.ShardCount);
+        if (router.ShardCount != snapshot.ShardCount)
+        {
+            logger.LogWarning("Ignored a meta-range for {Shards} shards; this cluster has {Ours}", snapshot.ShardCount, router.ShardCount);
+            return false;
+        }
+
+        return router.Apply(snapshot.Descriptors.Select(d => d.ToDescriptor()));
+    }
+
+    public void Apply(IEnumerable<RangeDescriptorDto> descriptors)
+    {
+        if (Router is { } router)
+        {
+            router.Apply(descriptors.Select(d => d.ToDescriptor()));
+        }
+    }
+
+    /// <summary>A member's new state: dead and left ones are routed around, alive ones again.</summary>
+    public void Apply(MemberDto member)
+    {
+        var id = new NodeId(member.Id);
+        _members[id] = member;
+        if (Router is not { } router)
+        {
+            return;
+        }
+
+        if (member.State is "dead" or "left")
+        {
+            if (router.MarkDead(id))
+            {
+                logger.LogWarning("Routing around {Node}: it is {State}", id, member.State);
+            }
+        }
+        else if (router.MarkAlive(id))
+        {
+            logger.LogInformation("Routing to {Node} again", id);
+        }
+    }
+
+    /// <summary>A connection to <paramref name="node"/> failed: route around it until it is reported alive.</summary>
+    public void Demote(NodeId node)
+    {
+        if (Router?.MarkDead(node) == true)
+        {
+            logger.LogWarning("Routing around {Node}: a request to it failed", node);
+        }
+    }
+
+    /// <summary>One refresh from a seed or a known live node: the meta-range and the member list.</summary>
+    public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
+    {
+        List<Uri> sources = [.. _members.Values.Where(m => m.State == "alive").OrderBy(_ => _random.Next()).Select(m => AddressOf(new NodeId(m.Id))).OfType<Uri>()];
+        sources.AddRange(options.Seeds.Select(s => options.UsesDapr ? new Uri($"http://{s}/") : new Uri(s)));
+        foreach (Uri source in sources)
+        {
+            try
+            {
+                HttpClient client = http.CreateClient("nodes");
+                MetaRangeDto? snapshot = await client.GetFromJsonAsync<MetaRangeDto>(new Uri(source, "/internal/v1/meta-range"), cancellationToken).ConfigureAwait(false);
+                List<MemberDto>? members = await client.GetFromJsonAsync<List<MemberDto>>(new Uri(source, "/internal/v1/members"), cancellationToken).ConfigureAwait(false);
+                if (snapshot is null || members is null)
+                {
+                    continue;
+                }
+
+                Apply(snapshot);
+                foreach (MemberDto member in members)
+                {
+                    Apply(member);
+                }
+
+                return true;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+            {
+                logger.LogDebug(e, "Refresh from {Source} failed; trying another node", source);
+            }
+        }
+
+        return false;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!await RefreshAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    logger.LogWarning("No node answered a routing refresh");
+                }
+
+                await Task.Delay(IsReady ? options.RefreshInterval : TimeSpan.FromMilliseconds(250), stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private RangeRouter EnsureRouter(int shardCount)
+    {
+        lock (_lock)
+        {
+            if (_router is null)
+            {
+                var router = new RangeRouter(MetaRange.Unknown(shardCount));
+                foreach (MemberDto dead in _members.Values.Where(m => m.State is "dead" or "left"))
+                {
+                    router.MarkDead(new NodeId(dead.Id));
+                }
+
+                Volatile.Write(ref _router, router);
+            }
+
+            return _router;
+        }
+    }
+}
