@@ -15,20 +15,10 @@ public sealed class ClusterThroughGatewayTests
 {
     private static NodeId Id(int i) => new($"stemedb-node-{i}");
 
-    private static async Task Eventually(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        DateTime deadline = DateTime.UtcNow + limit;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(100);
-        }
-    }
-
     private static async Task<NodeCluster> StartThree(Dictionary<string, string?>? extra = null)
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3, extra);
-        await Eventually(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -49,7 +39,7 @@ public sealed class ClusterThroughGatewayTests
 
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
-        await Eventually(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
+        await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
 
         var leaders = new HashSet<string>();
         for (int i = 0; i < 40; i++)
@@ -89,7 +79,7 @@ public sealed class ClusterThroughGatewayTests
         }
 
         await cluster.KillAsync(0); // the leader of the only range
-        await Eventually(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
+        await Wait.Until(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
 
         for (int i = 0; i < 50; i++)
         {

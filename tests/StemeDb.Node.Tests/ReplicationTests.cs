@@ -19,20 +19,10 @@ public sealed class ReplicationTests
     private static readonly NodeId Two = new("stemedb-node-2");
     private static readonly NodeId Three = new("stemedb-node-3");
 
-    private static async Task Eventually(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        DateTime deadline = DateTime.UtcNow + limit;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(100);
-        }
-    }
-
     private static async Task<NodeCluster> StartThree()
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Eventually(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -55,7 +45,7 @@ public sealed class ReplicationTests
         {
             foreach ((string subject, string id) in ids)
             {
-                await Eventually(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
+                await Wait.Until(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
             }
         }
 
