@@ -1,0 +1,57 @@
+using StemeDb.Cluster.Configuration;
+using StemeDb.Local;
+using StemeDb.Storage;
+
+(LocalOptions? options, string? error) = LocalOptions.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine($"error: {error}");
+    Console.Error.WriteLine(LocalOptions.Usage);
+    return 2;
+}
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true; // shut down cleanly: nodes leave the cluster, RocksDB closes
+    stop.Cancel();
+};
+
+LocalCluster cluster;
+try
+{
+    cluster = await LocalCluster.StartAsync(options, stop.Token);
+}
+catch (Exception e) when (e is ClusterConfigException or StorageException or IOException or System.Net.Sockets.SocketException or StemeDb.Cluster.Membership.SwimJoinException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+
+await using (cluster)
+{
+    foreach ((string id, string swim, Uri http) in cluster.Nodes)
+    {
+        Console.WriteLine($"node {id}: SWIM {swim}, HTTP {http}");
+    }
+
+    if (cluster.GatewayUrl is { } gateway)
+    {
+        Console.WriteLine($"gateway: {gateway}");
+        Console.WriteLine("try:");
+        Console.WriteLine($"  curl -X POST {gateway}v1/assertions -H 'content-type: application/json' -d '{{\"subject\":\"user:42\",\"predicate\":\"name\",\"object\":\"Ada\"}}'");
+        Console.WriteLine($"  curl {gateway}v1/subjects/user:42/assertions");
+    }
+
+    Console.WriteLine("Ctrl+C stops the cluster.");
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stop.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        Console.WriteLine("stopping...");
+    }
+}
+
+return 0;
