@@ -32,6 +32,19 @@ public static class GatewayApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RoutingTable>());
         builder.Services.AddSingleton<OwnerClient>();
         IHttpClientBuilder nodes = builder.Services.AddHttpClient("nodes", c => c.Timeout = Timeout.InfiniteTimeSpan); // per request, in OwnerClient
+        // The standard resilience handler: each attempt gets Gateway:RequestTimeout, transient failures
+        // (connection errors, 5xx, 408, 429) are retried once more against the same node, and a node that
+        // keeps failing trips the breaker. Retrying POST /internal/v1/assertions is safe: writes are
+        // idempotent (an assertion's id is its content hash). Failing over to another replica is the
+        // owner client's job, above this handler.
+        nodes.AddStandardResilienceHandler(r =>
+        {
+            r.AttemptTimeout.Timeout = options.RequestTimeout;
+            r.TotalRequestTimeout.Timeout = options.RequestTimeout * 3;
+            r.Retry.MaxRetryAttempts = 1;
+            r.Retry.Delay = TimeSpan.FromMilliseconds(100);
+            r.CircuitBreaker.SamplingDuration = options.RequestTimeout * 4;
+        }).SelectPipelineByAuthority(); // one breaker per node (its address or app-id), not one for all
         if (options.UsesDapr)
         {
             builder.Services.AddDaprClient();

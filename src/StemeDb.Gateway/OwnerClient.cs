@@ -43,7 +43,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.RequestTimeout);
+            timeout.CancelAfter(options.RequestTimeout * 3); // the resilience handler's total budget
             try
             {
                 using HttpRequestMessage request = build(address);
@@ -63,9 +63,14 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
 
                 return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is Polly.Timeout.TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 return new Upstream(HttpStatusCode.GatewayTimeout, "", null, node, $"{node} did not answer within {options.RequestTimeout}.");
+            }
+            catch (Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                // This node kept failing: route around it until it is reported alive again.
+                table.Demote(node);
             }
             catch (HttpRequestException e)
             {
