@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapr;
+using Microsoft.Extensions.Http.Resilience;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Wire;
 
