@@ -113,4 +113,18 @@ public class SwimSimulationTests
         Assert.Contains("fit", error.Message);
         Assert.Empty(member.Self.Metadata); // unchanged
     }
+
+    [Fact]
+    public void A_single_broken_link_kills_nobody_because_indirect_probes_go_around_it()
+    {
+        // Checked to fail with IndirectChecks = 0: then the two ends declare each other dead.
+        var cluster = new SimulatedCluster(21);
+        cluster.Start(8);
+        cluster.Advance(TimeSpan.FromSeconds(5));
+        cluster.Network.SetLinkLoss(SimulatedCluster.AddressOf(1), SimulatedCluster.AddressOf(2), 1.0);
+        cluster.Network.SetLinkLoss(SimulatedCluster.AddressOf(2), SimulatedCluster.AddressOf(1), 1.0);
+        cluster.Advance(TimeSpan.FromMinutes(2));
+        Assert.DoesNotContain(cluster.Events, e => e.Kind == MembershipEventKind.Dead);
+        Assert.All(cluster.Members, m => Assert.Equal(8, m.ActiveMemberCount));
+    }
 }
