@@ -1,31 +1,61 @@
+using System.Net.Http.Json;
+using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Storage.Wire;
 
 namespace StemeDb.Gateway;
 
 /// <summary>Cluster views and health: members, ranges, liveness and readiness.</summary>
 public static class ClusterApi
 {
-    public sealed record RangeView(string Id, int StartShard, int EndShard, long Generation, List<string> Replicas, string? Leader);
+    public sealed record RangeView(string Id, int StartShard, int EndShard, long Generation, List<string> Replicas, string? Leader, long? SizeBytes);
 
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder app)
     {
         RouteGroupBuilder cluster = app.MapGroup("/v1/cluster").WithTags("cluster");
         cluster.MapGet("/members", (RoutingTable table) => Results.Ok(table.Members))
             .WithSummary("The members as the gateway last heard of them (SWIM state, app-id, HTTP address).");
-        cluster.MapGet("/ranges", (RoutingTable table) =>
+        cluster.MapGet("/ranges", async (RoutingTable table, IHttpClientFactory http, GatewayOptions options, CancellationToken cancellationToken) =>
         {
             if (table.Router is not { } router)
             {
                 return AssertionsApi.Problem(503, "Not ready", "The gateway has no routing table yet.");
             }
 
-            List<RangeView> ranges = [.. router.Table.Current.Entries.Select(e =>
+            // Sizes as each range's leader counts them: one request per live leader, in parallel, bounded by the timeout.
+            var entries = router.Table.Current.Entries;
+            var leaders = entries.Select(e => router.RouteShard(e.StartShard)).Where(r => r.HasLiveReplica).Select(r => r.Leader).Distinct().ToList();
+            var reports = await Task.WhenAll(leaders.Select(async leader =>
+            {
+                if (table.AddressOf(leader) is not { } address)
+                {
+                    return (leader, (List<RangeSizeDto>?)null);
+                }
+
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(options.RequestTimeout);
+                try
+                {
+                    return (leader, await http.CreateClient("nodes").GetFromJsonAsync<List<RangeSizeDto>>(new Uri(address, "/internal/v1/ranges/sizes"), timeout.Token));
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+                {
+                    return (leader, (List<RangeSizeDto>?)null); // size unknown for its ranges; the view still answers
+                }
+            }));
+            var sizeOf = reports.Where(r => r.Item2 is not null).ToDictionary(r => r.leader, r => r.Item2!);
+
+            List<RangeView> ranges = [.. entries.Select(e =>
             {
                 RangeRoute route = router.RouteShard(e.StartShard);
-                return new RangeView(e.Descriptor.Id.ToString(), e.StartShard, e.EndShard, e.Descriptor.Generation, [.. e.Descriptor.Replicas.Select(r => r.Value)], route.HasLiveReplica ? route.Leader.Value : null);
+                NodeId? leader = route.HasLiveReplica ? route.Leader : null;
+                long? size = leader is { } l && sizeOf.TryGetValue(l, out List<RangeSizeDto>? sizes)
+                    ? sizes.FirstOrDefault(s => s.StartShard == e.StartShard && s.EndShard == e.EndShard)?.Bytes
+                    : null;
+                return new RangeView(e.Descriptor.Id.ToString(), e.StartShard, e.EndShard, e.Descriptor.Generation, [.. e.Descriptor.Replicas.Select(r => r.Value)], leader?.Value, size);
             })];
             return Results.Ok(ranges);
-        }).WithSummary("The ranges: shard span, generation, replicas, and the replica that leads.");
+        }).WithSummary("The ranges: shard span, generation, replicas, the replica that leads, and the bytes the leader holds.");
 
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("health");
         app.MapGet("/readyz", (RoutingTable table) => table.IsReady

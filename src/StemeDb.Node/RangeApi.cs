@@ -19,6 +19,15 @@ public static class RangeApi
         api.MapPost("/import", Import);
         api.MapGet("/digest", (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(new DigestDto(start, end, store.Digest(start, end))));
+        api.MapGet("/sizes", (ClusterNode node, RocksDbAssertionStore store) =>
+        {
+            // The bytes of each range this node holds a replica of, as its store counts them.
+            Cluster.Sharding.ShardSizes sizes = store.Sizes();
+            return Results.Ok(node.Table.Current.Entries
+                .Where(e => e.Descriptor.Replicas.Contains(node.Id))
+                .Select(e => new RangeSizeDto(e.StartShard, e.EndShard, sizes.Of(e.StartShard, e.EndShard)))
+                .ToList());
+        });
         return app;
     }
 

@@ -58,6 +58,14 @@ public sealed class ClusterThroughGatewayTests
 
         Assert.True(leaders.Count >= 2, "the subjects all went to one leader: the test proves nothing");
 
+        // The ranges view: span, generation, replicas, leader, and the bytes the leader holds.
+        List<JsonElement> ranges = (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
+        Assert.Equal(4, ranges.Count);
+        Assert.All(ranges, r => Assert.Equal(JsonValueKind.Number, r.GetProperty("sizeBytes").ValueKind));
+        Assert.True(ranges.Sum(r => r.GetProperty("sizeBytes").GetInt64()) > 0);
+        Assert.Equal(["stemedb-node-2", "stemedb-node-3", "stemedb-node-1"], ranges[1].GetProperty("replicas").EnumerateArray().Select(x => x.GetString()!));
+        Assert.Equal("stemedb-node-2", ranges[1].GetProperty("leader").GetString());
+
         // Retract through the gateway, then read history.
         List<JsonElement> before = (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/subjects/person%3A1/assertions"))!;
         string target = before[0].GetProperty("id").GetString()!;
