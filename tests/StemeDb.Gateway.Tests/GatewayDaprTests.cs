@@ -1,0 +1,61 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace StemeDb.Gateway.Tests;
+
+/// <summary>The gateway's Dapr subscriptions, as Dapr.AspNetCore serves them and daprd delivers to them.</summary>
+public sealed class GatewayDaprTests
+{
+    private static Task<GatewayHost> StartDaprGateway() =>
+        GatewayHost.StartAsync([], new()
+        {
+            ["Gateway:Transport"] = "Dapr",
+            ["Gateway:Seeds:0"] = "stemedb-node-1",
+            ["DAPR_HTTP_ENDPOINT"] = "http://127.0.0.1:1",
+            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
+        });
+
+    [Fact]
+    public async Task It_subscribes_to_both_topics_and_builds_its_table_and_member_list_from_deliveries()
+    {
+        await using GatewayHost gateway = await StartDaprGateway();
+        using JsonDocument subscriptions = JsonDocument.Parse(await gateway.Http.GetStringAsync("/dapr/subscribe"));
+        Assert.Equal(["membership", "meta-range"], subscriptions.RootElement.EnumerateArray().Select(e => e.GetProperty("topic").GetString()!).Order());
+
+        var split = new
+        {
+            shardCount = 64,
+            descriptors = new[]
+            {
+                new { id = "0000000000000001", startShard = 0, endShard = 32, replicas = new[] { "stemedb-node-1", "stemedb-node-2" }, generation = 1, timestamp = 1UL << 20, proposer = "stemedb-node-1" },
+                new { id = "00000000000000aa", startShard = 32, endShard = 64, replicas = new[] { "stemedb-node-2", "stemedb-node-1" }, generation = 1, timestamp = 1UL << 20, proposer = "stemedb-node-1" },
+            },
+        };
+        Assert.Equal("SUCCESS", await Deliver(gateway, "meta-range", split));
+        Assert.Equal("SUCCESS", await Deliver(gateway, "meta-range", split)); // duplicates are normal
+        var joined = new
+        {
+            kind = "joined",
+            member = new { id = "stemedb-node-2", appId = "stemedb-node-2", httpAddress = "http://127.0.0.1:5002", swimAddress = "127.0.0.1:7947", state = "alive", incarnation = 7 },
+            at = DateTimeOffset.UnixEpoch,
+            observedBy = "stemedb-node-1",
+        };
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", joined));
+        Assert.Equal("DROP", await Deliver(gateway, "membership", new { kind = "joined" }));
+
+        List<JsonElement> ranges = (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
+        Assert.Equal([0, 32], ranges.Select(r => r.GetProperty("startShard").GetInt32()));
+        List<JsonElement> members = (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!;
+        Assert.Contains(members, m => m.GetProperty("id").GetString() == "stemedb-node-2" && m.GetProperty("state").GetString() == "alive");
+    }
+
+    private static async Task<string> Deliver(GatewayHost gateway, string topic, object data)
+    {
+        var envelope = new { specversion = "1.0", id = Guid.NewGuid().ToString(), source = "stemedb-node-1", type = "com.dapr.event.sent", datacontenttype = "application/json", topic, pubsubname = "pubsub", data };
+        using var content = new StringContent(JsonSerializer.Serialize(envelope, JsonSerializerOptions.Web), Encoding.UTF8, "application/cloudevents+json");
+        using HttpResponseMessage response = await gateway.Http.PostAsync($"/events/{topic}", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString()!;
+    }
+}
