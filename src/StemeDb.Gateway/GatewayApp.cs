@@ -49,7 +49,11 @@ public static class GatewayApp
         if (options.UsesDapr)
         {
             builder.Services.AddDaprClient();
-            nodes.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler());
+            // The sidecar's HTTP endpoint from configuration (the Dapr CLI's environment, or settings), as
+            // AddDaprClient reads it; the handler alone would read only process-wide environment variables.
+            string sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"]
+                ?? $"http://127.0.0.1:{builder.Configuration["DAPR_HTTP_PORT"] ?? "3500"}";
+            nodes.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler { DaprEndpoint = sidecar });
         }
 
         // Restrictive CORS: nothing is allowed unless listed; credentials only with explicit origins.

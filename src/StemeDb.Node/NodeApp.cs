@@ -58,7 +58,11 @@ public static class NodeApp
         if (node.UsesDapr)
         {
             // http://{app-id}/path becomes {sidecar}/v1.0/invoke/{app-id}/method/path, with DAPR_API_TOKEN.
-            peers.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler());
+            // The sidecar's HTTP endpoint from configuration (the Dapr CLI's environment, or settings), as
+            // AddDaprClient reads it; the handler alone would read only process-wide environment variables.
+            string sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"]
+                ?? $"http://127.0.0.1:{builder.Configuration["DAPR_HTTP_PORT"] ?? "3500"}";
+            peers.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler { DaprEndpoint = sidecar });
         }
 
         WebApplication app = builder.Build();

@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -57,5 +60,42 @@ public sealed class GatewayDaprTests
         using HttpResponseMessage response = await gateway.Http.PostAsync($"/events/{topic}", content);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString()!;
+    }
+
+    [Fact]
+    public async Task Nodes_are_invoked_by_app_id_through_the_configured_sidecar_endpoint()
+    {
+        // A stand-in for the sidecar's HTTP invoke API (/v1.0/invoke/{app-id}/method/{path}).
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Microsoft.AspNetCore.Builder.WebApplicationBuilder builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        await using Microsoft.AspNetCore.Builder.WebApplication sidecar = builder.Build();
+        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
+        {
+            calls.Enqueue($"{app} {path}");
+            return path switch
+            {
+                "internal/v1/meta-range" => Microsoft.AspNetCore.Http.Results.Ok(new
+                {
+                    shardCount = 16,
+                    descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas = new[] { "stemedb-node-1" }, generation = 0, timestamp = 0, proposer = "stemedb-node-1" } },
+                }),
+                "internal/v1/members" => Microsoft.AspNetCore.Http.Results.Ok(new[] { new { id = "stemedb-node-1", appId = "stemedb-node-1", httpAddress = "http://unused", swimAddress = "127.0.0.1:1", state = "alive", incarnation = 1 } }),
+                _ => Microsoft.AspNetCore.Http.Results.NotFound(),
+            };
+        });
+        await sidecar.StartAsync();
+
+        await using GatewayHost gateway = await GatewayHost.StartAsync([], new()
+        {
+            ["Gateway:Transport"] = "Dapr",
+            ["Gateway:Seeds:0"] = "stemedb-node-1",
+            ["DAPR_HTTP_ENDPOINT"] = sidecar.Urls.First(),
+            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
+        });
+        await gateway.WaitReadyAsync();
+        Assert.Contains("stemedb-node-1 internal/v1/meta-range", calls);
+        Assert.Contains("stemedb-node-1 internal/v1/members", calls);
     }
 }
