@@ -25,7 +25,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<GatewayHost> StartAsync(IEnumerable<Uri> seeds, Dictionary<string, string?>? extra = null)
+    public static async Task<GatewayHost> StartAsync(IEnumerable<Uri> seeds, Dictionary<string, string?>? extra = null, Func<Uri, Task<Dictionary<string, string?>>>? atUrl = null)
     {
         int port;
         using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -50,6 +50,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         foreach ((string key, string? value) in extra ?? [])
+        {
+            settings[key] = value;
+        }
+
+        foreach ((string key, string? value) in atUrl is null ? [] : await atUrl(url))
         {
             settings[key] = value;
         }

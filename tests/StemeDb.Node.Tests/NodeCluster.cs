@@ -20,7 +20,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     public List<Uri> Urls { get; } = [];
 
-    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3)
+    /// <param name="perNode">Settings for node i (0-based) at its URL, e.g. the environment of its own sidecar.</param>
+    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3, Func<int, Uri, Task<Dictionary<string, string?>>>? perNode = null)
     {
         var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
         for (int i = 0; i < nodes; i++)
@@ -31,7 +32,13 @@ internal sealed class NodeCluster : IAsyncDisposable
 
         for (int i = 0; i < nodes; i++)
         {
-            WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(cluster.Settings(i, nodes)));
+            Dictionary<string, string?> settings = cluster.Settings(i, nodes);
+            foreach ((string key, string? value) in perNode is null ? [] : await perNode(i, cluster.Urls[i]))
+            {
+                settings[key] = value;
+            }
+
+            WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings));
             await app.StartAsync();
             cluster.Apps.Add(app);
         }

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+
+namespace StemeDb.Dapr.Testing;
+
+/// <summary>
+/// The message broker shared by the stand-in sidecars (what Redis is to daprd), with the faults a real
+/// one has: lost, duplicated and reordered (delayed) deliveries. Every subscription gets every message
+/// (one consumer group per sidecar, as with a per-instance consumerID).
+/// </summary>
+public sealed class StandInBroker
+{
+    private readonly ConcurrentBag<(string PubSub, string Topic, string Route, StandInSidecar Sidecar)> _subscriptions = [];
+    private readonly Random _random;
+    private readonly Lock _lock = new();
+
+    public StandInBroker(int seed) => _random = new Random(seed);
+
+    public double Loss { get; set; }
+
+    public double Duplicates { get; set; }
+
+    /// <summary>Each delivery waits up to this long: messages overtake each other.</summary>
+    public TimeSpan MaxDelay { get; set; }
+
+    public int Delivered => _delivered;
+
+    public int Dropped => _dropped;
+
+    private int _delivered;
+    private int _dropped;
+
+    public void Subscribe(string pubsub, string topic, string route, StandInSidecar sidecar) => _subscriptions.Add((pubsub, topic, route, sidecar));
+
+    /// <summary>Hands a CloudEvent to every subscriber of the topic, in the background, with the configured faults.</summary>
+    public void Publish(string pubsub, string topic, byte[] cloudEvent)
+    {
+        foreach (var s in _subscriptions.Where(s => s.PubSub == pubsub && s.Topic == topic))
+        {
+            int copies;
+            TimeSpan[] delays;
+            lock (_lock)
+            {
+                copies = _random.NextDouble() < Loss ? 0 : _random.NextDouble() < Duplicates ? 2 : 1;
+                delays = [.. Enumerable.Range(0, copies).Select(_ => MaxDelay * _random.NextDouble())];
+            }
+
+            foreach (TimeSpan delay in delays)
+            {
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(delay);
+                    bool ok = await s.Sidecar.DeliverAsync(s.Route, cloudEvent);
+                    Interlocked.Increment(ref ok ? ref _delivered : ref _dropped);
+                });
+            }
+        }
+    }
+}
