@@ -59,14 +59,14 @@ public static class NodeApi
         for (int i = 0; i < inputs.Count; i++)
         {
             AssertionInput input = inputs[i];
-            List<ValidationError> found = AssertionValidator.Validate(input.Subject, input.Predicate, input.Object, input.Source, input.Confidence);
-            if (found.Count > 0)
+            if (Assertion.TryCreate(input.Subject, input.Predicate, input.Object, input.Source, input.Confidence, now, out List<ValidationError> found) is { } assertion)
+            {
+                assertions.Add(assertion);
+            }
+            else
             {
                 errors.AddRange(found.Select(e => e with { Field = $"assertions[{i}].{e.Field}" }));
-                continue;
             }
-
-            assertions.Add(new Assertion(input.Subject!, input.Predicate!, input.Object!.Value, input.Source, input.Confidence, now));
         }
 
         if (errors.Count > 0)

@@ -29,7 +29,7 @@ public sealed class RangeWorker(
     private const int PageSize = 500;
     private readonly RangeManager _manager = new(config.Sharding);
     private readonly long[] _lastImport = NeverImported(config.Sharding.ShardCount);
-    private long _nextAntiEntropy;
+    private long _nextAntiEntropy; // only the worker's loop reads and writes it
 
     private static long[] NeverImported(int shards)
     {
@@ -64,10 +64,10 @@ public sealed class RangeWorker(
         }
 
         DropForeignData();
-        if (time.GetTimestamp() >= Interlocked.Read(ref _nextAntiEntropy))
+        if (time.GetTimestamp() >= _nextAntiEntropy)
         {
             await AntiEntropyAsync(cancellationToken).ConfigureAwait(false);
-            Interlocked.Exchange(ref _nextAntiEntropy, time.GetTimestamp() + (long)(options.AntiEntropyInterval.TotalSeconds * time.TimestampFrequency));
+            _nextAntiEntropy = time.GetTimestamp() + (long)(options.AntiEntropyInterval.TotalSeconds * time.TimestampFrequency);
         }
     }
 

@@ -13,13 +13,13 @@ public sealed record Assertion
 {
     /// <summary>Throws <see cref="InvalidAssertionException"/> naming every invalid field.</summary>
     public Assertion(string subject, string predicate, JsonElement @object, string? source, double? confidence, HlcTimestamp assertedAt)
+        : this(subject, predicate, @object, source, confidence, assertedAt, Checked(AssertionValidator.Validate(subject, predicate, @object, source, confidence)))
     {
-        List<ValidationError> errors = AssertionValidator.Validate(subject, predicate, @object, source, confidence);
-        if (errors.Count > 0)
-        {
-            throw new InvalidAssertionException(errors);
-        }
+    }
 
+    private Assertion(string subject, string predicate, JsonElement @object, string? source, double? confidence, HlcTimestamp assertedAt, bool validated)
+    {
+        _ = validated;
         Subject = subject;
         Predicate = predicate;
         Object = @object.Clone();
@@ -48,6 +48,23 @@ public sealed record Assertion
 
     /// <summary>The bytes the id is the hash of.</summary>
     internal byte[] Canonical { get; }
+
+    /// <summary>
+    /// Checks the parts once and builds the assertion, or returns the errors (for request handlers, which
+    /// report every invalid field instead of throwing on the first assertion).
+    /// </summary>
+    public static Assertion? TryCreate(string? subject, string? predicate, JsonElement? @object, string? source, double? confidence, HlcTimestamp assertedAt, out List<ValidationError> errors)
+    {
+        errors = AssertionValidator.Validate(subject, predicate, @object, source, confidence);
+        return errors.Count > 0 ? null : new Assertion(subject!, predicate!, @object!.Value, source, confidence, assertedAt, validated: true);
+    }
+
+    /// <summary>Rebuilds a stored assertion; its canonical bytes are compared with what was stored instead of validating again.</summary>
+    internal static Assertion FromStored(string subject, string predicate, JsonElement @object, string? source, double? confidence, HlcTimestamp assertedAt) =>
+        new(subject, predicate, @object, source, confidence, assertedAt, validated: true);
+
+    private static bool Checked(List<ValidationError> errors) =>
+        errors.Count == 0 ? true : throw new InvalidAssertionException(errors);
 
     public bool Equals(Assertion? other) => other is not null && Id == other.Id && AssertedAt == other.AssertedAt;
 

@@ -133,7 +133,7 @@ public static class CanonicalForm
         }
 
         using JsonDocument document = JsonDocument.Parse(json.ToArray());
-        assertion = new Assertion(Encoding.UTF8.GetString(subject), Encoding.UTF8.GetString(predicate), document.RootElement, source, confidence, assertedAt);
+        assertion = Assertion.FromStored(Encoding.UTF8.GetString(subject), Encoding.UTF8.GetString(predicate), document.RootElement, source, confidence, assertedAt);
         return assertion.Canonical.AsSpan().SequenceEqual(canonical);
     }
 

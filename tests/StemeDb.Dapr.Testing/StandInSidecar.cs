@@ -48,6 +48,9 @@ public sealed class StandInSidecar : IAsyncDisposable
 
     public List<(string PubSub, string Topic, string Route)> Subscriptions { get; } = [];
 
+    /// <summary>Every gRPC <c>PublishEvent</c> received, as Dapr.Client sent it.</summary>
+    public ConcurrentQueue<PublishEventRequest> Published { get; } = new();
+
     /// <summary>The environment the Dapr CLI gives the app (reference §1: DAPR_HTTP_PORT/DAPR_GRPC_PORT; endpoints win over ports).</summary>
     public Dictionary<string, string?> AppEnvironment => new()
     {
@@ -81,6 +84,7 @@ public sealed class StandInSidecar : IAsyncDisposable
             byte[] frame = await ReadAll(c.Request.Body);
             int length = (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(1, 4));
             PublishEventRequest request = PublishEventRequest.Parser.ParseFrom(frame, 5, length);
+            Published.Enqueue(request);
             _broker.Publish(request.PubsubName, request.Topic, Envelope(request.PubsubName, request.Topic, request.Data.ToByteArray(), string.IsNullOrEmpty(request.DataContentType) ? "application/json" : request.DataContentType));
             c.Response.ContentType = "application/grpc";
             c.Response.AppendTrailer("grpc-status", "0");

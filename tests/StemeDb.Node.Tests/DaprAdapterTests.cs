@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
+using StemeDb.Dapr.Testing;
 using StemeDb.Node;
 
 namespace StemeDb.Node.Tests;
@@ -93,8 +94,8 @@ public sealed class DaprAdapterTests
     [Fact]
     public async Task A_meta_range_change_is_published_with_Dapr_Client_as_one_message_holding_every_descriptor()
     {
-        await using PublishRecorder sidecar = await PublishRecorder.StartAsync();
-        await using NodeCluster cluster = await StartDaprNode(sidecar.Endpoint);
+        await using StandInSidecar sidecar = await PublishingSidecar();
+        await using NodeCluster cluster = await StartDaprNode(sidecar.GrpcEndpoint);
         ClusterNode node = cluster.Node(0);
         var genesis = node.Table.Current.Entries[0].Descriptor;
         var now = node.Clock.Now();
@@ -103,7 +104,7 @@ public sealed class DaprAdapterTests
             new StemeDb.Cluster.Sharding.RangeDescriptor(new StemeDb.Cluster.Sharding.RangeId(0xaa), 100, NodeCluster.Shards, genesis.Replicas, 1, now, genesis.Proposer));
         await node.PublishAsync(split, CancellationToken.None);
 
-        Dapr.Client.Autogen.Grpc.v1.PublishEventRequest published = Assert.Single(sidecar.Published);
+        global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest published = Assert.Single(sidecar.Published);
         Assert.Equal("pubsub", published.PubsubName);
         Assert.Equal("meta-range", published.Topic);
         Assert.Equal("application/json", published.DataContentType);
@@ -115,19 +116,27 @@ public sealed class DaprAdapterTests
     [Fact]
     public async Task Membership_changes_are_published_on_the_membership_topic()
     {
-        await using PublishRecorder sidecar = await PublishRecorder.StartAsync();
-        await using NodeCluster cluster = await StartDaprNode(sidecar.Endpoint, nodes: 2);
+        await using StandInSidecar sidecar = await PublishingSidecar();
+        await using NodeCluster cluster = await StartDaprNode(sidecar.GrpcEndpoint, nodes: 2);
         DateTime deadline = DateTime.UtcNow.AddSeconds(10);
         while (!sidecar.Published.Any(p => p.Topic == "membership") && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
 
-        Dapr.Client.Autogen.Grpc.v1.PublishEventRequest joined = sidecar.Published.First(p => p.Topic == "membership");
+        global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest joined = sidecar.Published.First(p => p.Topic == "membership");
         MembershipEventDto change = JsonSerializer.Deserialize<MembershipEventDto>(joined.Data.Span, JsonSerializerOptions.Web)!;
         Assert.Equal("joined", change.Kind);
         Assert.Contains(change.Member.Id, new[] { "stemedb-node-1", "stemedb-node-2" });
         Assert.NotEqual(change.Member.Id, change.ObservedBy);
         Assert.StartsWith("http://127.0.0.1:", change.Member.HttpAddress);
+    }
+
+    // The stand-in sidecar records Dapr.Client's gRPC PublishEvent calls; no app is behind it here.
+    private static async Task<StandInSidecar> PublishingSidecar()
+    {
+        var sidecar = new StandInSidecar("stemedb-node-1", new Uri("http://127.0.0.1:1"), new StandInBroker(1), new System.Collections.Concurrent.ConcurrentDictionary<string, StandInSidecar>());
+        await sidecar.StartAsync();
+        return sidecar;
     }
 }
