@@ -51,21 +51,67 @@ public sealed class StandInSidecar : IAsyncDisposable
     /// <summary>Every gRPC <c>PublishEvent</c> received, as Dapr.Client sent it.</summary>
     public ConcurrentQueue<PublishEventRequest> Published { get; } = new();
 
-    /// <summary>The environment the Dapr CLI gives the app (reference §1: DAPR_HTTP_PORT/DAPR_GRPC_PORT; endpoints win over ports).</summary>
-    public Dictionary<string, string?> AppEnvironment => new()
+    /// <summary>
+    /// The environment the Dapr CLI gives the app (reference §1, standalone/run.go getEnv: APP_ID, APP_PORT,
+    /// DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT, APP_PROTOCOL; APP_CHANNEL_ADDRESS only when not
+    /// 127.0.0.1), plus APP_API_TOKEN when the sidecar has one (reference §3). The SDK turns the ports into
+    /// http://localhost:port (reference §4, DaprDefaults).
+    /// </summary>
+    public Dictionary<string, string?> AppEnvironment
     {
-        ["APP_ID"] = AppId,
-        ["DAPR_HTTP_ENDPOINT"] = HttpEndpoint.ToString().TrimEnd('/'),
-        ["DAPR_GRPC_ENDPOINT"] = GrpcEndpoint.ToString().TrimEnd('/'),
-    };
+        get
+        {
+            Dictionary<string, string?> environment = new()
+            {
+                ["APP_ID"] = AppId,
+                ["APP_PORT"] = AppAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["APP_PROTOCOL"] = "http",
+                ["DAPR_HTTP_PORT"] = HttpEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["DAPR_GRPC_PORT"] = GrpcEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["DAPR_METRICS_PORT"] = "0",
+            };
+            if (AppAddress.Host != "127.0.0.1")
+            {
+                environment["APP_CHANNEL_ADDRESS"] = AppAddress.Host;
+            }
+
+            if (AppApiToken is not null)
+            {
+                environment["APP_API_TOKEN"] = AppApiToken;
+            }
+
+            return environment;
+        }
+    }
 
     public async Task StartAsync()
     {
         _http = Build(HttpProtocols.Http1);
+        // The dapr-app-id header names the target before any route does; the whole path is the method and
+        // the header is not forwarded (reference §3 Service invocation, way 1).
+        _http.Use(async (c, next) =>
+        {
+            if (!c.Request.Path.StartsWithSegments("/v1.0") && c.Request.Headers.TryGetValue("dapr-app-id", out var target) && !string.IsNullOrEmpty(target))
+            {
+                IResult result = await InvokeAsync(c, target.ToString(), c.Request.Path.Value!.TrimStart('/'));
+                await result.ExecuteAsync(c);
+                return;
+            }
+
+            await next(c);
+        });
         // HTTP API (reference §3): health, metadata, publish, invoke.
         _http.MapGet("/v1.0/healthz", () => Results.NoContent());
         _http.MapGet("/v1.0/healthz/outbound", () => Results.NoContent());
-        _http.MapGet("/v1.0/metadata", () => Results.Ok(new { id = AppId, subscriptions = Subscriptions.Select(s => new { pubsubname = s.PubSub, topic = s.Topic, rules = new { rules = new[] { new { path = s.Route } } } }) }));
+        // HTTP flattens rules to an array (reference §3 Metadata; gRPC has rules.rules).
+        _http.MapGet("/v1.0/metadata", () => Results.Ok(new
+        {
+            id = AppId,
+            runtimeVersion = RuntimeVersion,
+            components = PubSubNames.Select(n => new { name = n, type = "pubsub.redis", version = "v1", capabilities = Array.Empty<string>() }),
+            subscriptions = Subscriptions.Select(s => new { pubsubname = s.PubSub, topic = s.Topic, rules = new[] { new { match = "", path = s.Route } }, type = "PROGRAMMATIC" }),
+            appConnectionProperties = new { port = AppAddress.Port, protocol = "http", channelAddress = AppAddress.Host },
+        }));
         _http.MapPost("/v1.0/publish/{pubsub}/{**topic}", async (HttpContext c, string pubsub, string topic) =>
         {
             byte[] body = await ReadAll(c.Request.Body);
@@ -77,22 +123,26 @@ public sealed class StandInSidecar : IAsyncDisposable
         await _http.StartAsync();
         HttpEndpoint = new Uri(_http.Urls.First());
 
-        // gRPC (h2c): PublishEvent as Dapr.Client 1.19 calls it (reference §4).
+        // gRPC over h2c (reference §4: the builder enables Http2UnencryptedSupport for http://): PublishEvent
+        // and GetMetadata as Dapr.Client 1.19 calls them. Dapr.Protos ships the client side only, so the
+        // unary calls are served here over their public message types.
         _grpc = Build(HttpProtocols.Http2);
-        _grpc.MapPost("/dapr.proto.runtime.v1.Dapr/PublishEvent", async (HttpContext c) =>
+        Unary(_grpc, "PublishEvent", PublishEventRequest.Parser, request =>
         {
-            byte[] frame = await ReadAll(c.Request.Body);
-            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(1, 4));
-            PublishEventRequest request = PublishEventRequest.Parser.ParseFrom(frame, 5, length);
             Published.Enqueue(request);
             _broker.Publish(request.PubsubName, request.Topic, Envelope(request.PubsubName, request.Topic, request.Data.ToByteArray(), string.IsNullOrEmpty(request.DataContentType) ? "application/json" : request.DataContentType));
-            c.Response.ContentType = "application/grpc";
-            c.Response.AppendTrailer("grpc-status", "0");
-            await c.Response.Body.WriteAsync(new byte[5]);
+            return new Google.Protobuf.WellKnownTypes.Empty();
         });
+        Unary(_grpc, "GetMetadata", GetMetadataRequest.Parser, _ => Metadata());
         await _grpc.StartAsync();
         GrpcEndpoint = new Uri(_grpc.Urls.First());
     }
+
+    /// <summary>The version this stand-in answers as: the Dapr release whose SDK (1.19) the apps use.</summary>
+    public const string RuntimeVersion = "1.19.0-standin";
+
+    /// <summary>The pub/sub components this sidecar has loaded (the names in <c>components/</c>).</summary>
+    public List<string> PubSubNames { get; init; } = ["pubsub"];
 
     /// <summary>Reads the app's subscriptions once, as daprd does at start (reference §6: "subscriptions are not re-read later").</summary>
     public async Task LoadSubscriptionsAsync()
@@ -190,6 +240,11 @@ public sealed class StandInSidecar : IAsyncDisposable
 
     private async Task<IResult> InvokeAsync(HttpContext c, string app, string path)
     {
+        if (path.Length == 0)
+        {
+            return Results.Problem(statusCode: 400, title: "ERR_DIRECT_INVOKE_METHOD_NOT_FOUND", detail: "no method given");
+        }
+
         if (!_registry.TryGetValue(app, out StandInSidecar? target))
         {
             return Results.Problem(statusCode: 500, title: "ERR_DIRECT_INVOKE", detail: $"app {app} not found");
@@ -208,6 +263,9 @@ public sealed class StandInSidecar : IAsyncDisposable
         }
 
         target.AddToken(request); // the target's own sidecar adds its app token
+        // Headers daprd adds toward the callee (reference §3: dapr-caller-app-id, dapr-callee-app-id).
+        request.Headers.TryAddWithoutValidation("dapr-caller-app-id", AppId);
+        request.Headers.TryAddWithoutValidation("dapr-callee-app-id", app);
         try
         {
             using HttpResponseMessage response = await App.SendAsync(request);
@@ -222,6 +280,51 @@ public sealed class StandInSidecar : IAsyncDisposable
         {
             return Results.Problem(statusCode: 500, title: "ERR_DIRECT_INVOKE", detail: e.Message);
         }
+    }
+
+    private GetMetadataResponse Metadata()
+    {
+        var metadata = new GetMetadataResponse
+        {
+            Id = AppId,
+            RuntimeVersion = RuntimeVersion,
+            AppConnectionProperties = new AppConnectionProperties { Port = AppAddress.Port, Protocol = "http", ChannelAddress = AppAddress.Host },
+        };
+        metadata.RegisteredComponents.AddRange(PubSubNames.Select(n => new RegisteredComponents { Name = n, Type = "pubsub.redis", Version = "v1" }));
+        foreach (var s in Subscriptions)
+        {
+            var subscription = new PubsubSubscription { PubsubName = s.PubSub, Topic = s.Topic, Rules = new PubsubSubscriptionRules(), Type = PubsubSubscriptionType.Programmatic };
+            subscription.Rules.Rules.Add(new PubsubSubscriptionRule { Path = s.Route });
+            metadata.Subscriptions.Add(subscription);
+        }
+
+        return metadata;
+    }
+
+    /// <summary>One unary gRPC method: a length-prefixed request message in, a length-prefixed reply and grpc-status 0 out.</summary>
+    private static void Unary<TRequest, TResponse>(WebApplication app, string method, Google.Protobuf.MessageParser<TRequest> parser, Func<TRequest, TResponse> handle)
+        where TRequest : Google.Protobuf.IMessage<TRequest>
+        where TResponse : Google.Protobuf.IMessage<TResponse>
+    {
+        app.MapPost($"/dapr.proto.runtime.v1.Dapr/{method}", async (HttpContext c) =>
+        {
+            byte[] frame = await ReadAll(c.Request.Body);
+            c.Response.ContentType = "application/grpc";
+            if (frame.Length < 5 || frame[0] != 0)
+            {
+                c.Response.AppendTrailer("grpc-status", "13"); // INTERNAL: compressed or torn frame
+                return;
+            }
+
+            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(1, 4));
+            TResponse reply = handle(parser.ParseFrom(frame, 5, length));
+            byte[] payload = Google.Protobuf.MessageExtensions.ToByteArray(reply);
+            byte[] answer = new byte[5 + payload.Length];
+            BinaryPrimitives.WriteUInt32BigEndian(answer.AsSpan(1, 4), (uint)payload.Length);
+            payload.CopyTo(answer, 5);
+            c.Response.AppendTrailer("grpc-status", "0");
+            await c.Response.Body.WriteAsync(answer);
+        });
     }
 
     private void AddToken(HttpRequestMessage request)

@@ -6,10 +6,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using StemeDb.Dapr.Testing;
 
-namespace StemeDb.Gateway.Tests;
+namespace StemeDb.Dapr.Testing.Tests;
 
 /// <summary>The stand-in sidecar's delivery semantics (reference dapr.md §3): SUCCESS, RETRY, DROP, 404.</summary>
-public sealed class StandInSidecarTests
+public sealed class DeliveryTests
 {
     [Theory]
     [InlineData("SUCCESS", 200, true, 1)]
