@@ -61,6 +61,15 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                     continue;
                 }
 
+                if (response.StatusCode == HttpStatusCode.InternalServerError && IsSidecarInvokeFailure(body))
+                {
+                    // The sidecar could not reach the node's app (Dapr's 500 ERR_DIRECT_INVOKE): as good as a
+                    // refused connection, so the next replica is tried, never the sidecar's error returned.
+                    logger.LogWarning("The sidecar could not reach {Node}; trying the next replica", node);
+                    table.Demote(node);
+                    continue;
+                }
+
                 return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
             }
             catch (Exception e) when (e is Polly.Timeout.TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -80,6 +89,23 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         }
 
         return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, "No replica could serve the request after repeated attempts.");
+    }
+
+    /// <summary>Dapr answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; a node's own 500 is a problem+json body.</summary>
+    internal static bool IsSidecarInvokeFailure(string body)
+    {
+        try
+        {
+            using JsonDocument error = JsonDocument.Parse(body);
+            return error.RootElement.ValueKind == JsonValueKind.Object
+                && error.RootElement.TryGetProperty("errorCode", out JsonElement code)
+                && code.ValueKind == JsonValueKind.String
+                && code.GetString() == "ERR_DIRECT_INVOKE";
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static bool TryDescriptors(string body, out List<RangeDescriptorDto>? descriptors)

@@ -179,7 +179,7 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         {
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(10), _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.MetaRangePullInterval, _time, cancellationToken).ConfigureAwait(false);
                 await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)

@@ -34,6 +34,12 @@ public sealed class NodeOptions
     /// <summary>How often range leaders compare range digests with their replicas and repair differences.</summary>
     public TimeSpan AntiEntropyInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How often the node merges a random peer's meta-range into its own: what repairs a lost or dropped
+    /// pub/sub delivery (Dapr gives no delivery guarantee without a dead-letter topic).
+    /// </summary>
+    public TimeSpan MetaRangePullInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Data of a range this node no longer replicates is dropped once the change is this old.</summary>
     public TimeSpan DropGrace { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -52,9 +58,9 @@ public sealed class NodeOptions
             }
         }
 
-        if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero)
+        if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || MetaRangePullInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero)
         {
-            errors.Add($"{SectionName}:RangeCheckInterval and {SectionName}:AntiEntropyInterval must be positive, {SectionName}:DropGrace not negative.");
+            errors.Add($"{SectionName}:RangeCheckInterval, {SectionName}:AntiEntropyInterval and {SectionName}:MetaRangePullInterval must be positive, {SectionName}:DropGrace not negative.");
         }
 
         if (!UsesDapr && !string.Equals(Transport, "Direct", StringComparison.OrdinalIgnoreCase))

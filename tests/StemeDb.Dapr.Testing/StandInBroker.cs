@@ -26,8 +26,16 @@ public sealed class StandInBroker
 
     public int Dropped => _dropped;
 
+    /// <summary>Messages the broker lost on purpose (per subscriber).</summary>
+    public int Lost => _lost;
+
+    /// <summary>Messages the broker delivered twice on purpose (per subscriber).</summary>
+    public int Duplicated => _duplicated;
+
     private int _delivered;
     private int _dropped;
+    private int _lost;
+    private int _duplicated;
 
     public void Subscribe(string pubsub, string topic, string route, StandInSidecar sidecar) => _subscriptions.Add((pubsub, topic, route, sidecar));
 
@@ -42,6 +50,11 @@ public sealed class StandInBroker
             {
                 copies = _random.NextDouble() < Loss ? 0 : _random.NextDouble() < Duplicates ? 2 : 1;
                 delays = [.. Enumerable.Range(0, copies).Select(_ => MaxDelay * _random.NextDouble())];
+            }
+
+            if (copies != 1)
+            {
+                Interlocked.Increment(ref copies == 0 ? ref _lost : ref _duplicated);
             }
 
             foreach (TimeSpan delay in delays)

@@ -114,6 +114,11 @@ public sealed class StandInSidecar : IAsyncDisposable
         }));
         _http.MapPost("/v1.0/publish/{pubsub}/{**topic}", async (HttpContext c, string pubsub, string topic) =>
         {
+            if (!PubSubNames.Contains(pubsub))
+            {
+                return DaprError(404, "ERR_PUBSUB_NOT_FOUND", $"pubsub {pubsub} not found");
+            }
+
             byte[] body = await ReadAll(c.Request.Body);
             // 204 empty on success (reference §3 Publish).
             _broker.Publish(pubsub, topic, Envelope(pubsub, topic, body, c.Request.ContentType ?? "application/json"));
@@ -242,12 +247,12 @@ public sealed class StandInSidecar : IAsyncDisposable
     {
         if (path.Length == 0)
         {
-            return Results.Problem(statusCode: 400, title: "ERR_DIRECT_INVOKE_METHOD_NOT_FOUND", detail: "no method given");
+            return DaprError(400, "ERR_DIRECT_INVOKE_METHOD_NOT_FOUND", "invalid method name");
         }
 
         if (!_registry.TryGetValue(app, out StandInSidecar? target))
         {
-            return Results.Problem(statusCode: 500, title: "ERR_DIRECT_INVOKE", detail: $"app {app} not found");
+            return DaprError(500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {app}, err: couldn't find service: {app}");
         }
 
         var uri = new Uri(target.AppAddress, "/" + path + c.Request.QueryString);
@@ -278,9 +283,13 @@ public sealed class StandInSidecar : IAsyncDisposable
         }
         catch (HttpRequestException e)
         {
-            return Results.Problem(statusCode: 500, title: "ERR_DIRECT_INVOKE", detail: e.Message);
+            return DaprError(500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {app}, err: {e.Message}");
         }
     }
+
+    /// <summary>Dapr's error body (reference §3: <c>{"errorCode":"ERR_...","message":"..."}</c>).</summary>
+    private static IResult DaprError(int status, string code, string message) =>
+        Results.Json(new { errorCode = code, message }, statusCode: status);
 
     private GetMetadataResponse Metadata()
     {

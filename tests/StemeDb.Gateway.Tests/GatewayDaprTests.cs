@@ -98,4 +98,54 @@ public sealed class GatewayDaprTests
         Assert.Contains("stemedb-node-1 internal/v1/meta-range", calls);
         Assert.Contains("stemedb-node-1 internal/v1/members", calls);
     }
+
+    [Fact]
+    public async Task A_sidecar_that_cannot_reach_the_leader_sends_the_read_to_the_next_replica()
+    {
+        // The sidecar answers for a dead app with Dapr's 500 ERR_DIRECT_INVOKE (reference dapr.md §3).
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        await using WebApplication sidecar = builder.Build();
+        string[] replicas = ["stemedb-node-1", "stemedb-node-2"];
+        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
+        {
+            calls.Enqueue($"{app} {path}");
+            if (path == "internal/v1/meta-range")
+            {
+                return Microsoft.AspNetCore.Http.Results.Ok(new
+                {
+                    shardCount = 16,
+                    descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas, generation = 0, timestamp = 0, proposer = "stemedb-node-1" } },
+                });
+            }
+
+            if (path == "internal/v1/members")
+            {
+                return Microsoft.AspNetCore.Http.Results.Ok(replicas.Select((r, i) => new { id = r, appId = r, httpAddress = "http://unused", swimAddress = $"127.0.0.1:{i + 1}", state = "alive", incarnation = 1 }));
+            }
+
+            return app == "stemedb-node-1"
+                ? Microsoft.AspNetCore.Http.Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = "failed to invoke, id: stemedb-node-1, err: connection refused" }, statusCode: 500)
+                : Microsoft.AspNetCore.Http.Results.Ok(new[] { new { id = "a1", subject = "s", predicate = "p", @object = 1, assertedAt = 1 } });
+        });
+        await sidecar.StartAsync();
+
+        await using GatewayHost gateway = await GatewayHost.StartAsync([], new()
+        {
+            ["Gateway:Transport"] = "Dapr",
+            ["Gateway:Seeds:0"] = "stemedb-node-1",
+            ["DAPR_HTTP_ENDPOINT"] = sidecar.Urls.First(),
+            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
+        });
+        await gateway.WaitReadyAsync();
+
+        // node-1 leads (first replica); its sidecar's failure must send the read on to node-2.
+        using HttpResponseMessage read = await gateway.Http.GetAsync("/v1/subjects/s/assertions");
+        Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal("a1", Assert.Single((await read.Content.ReadFromJsonAsync<List<JsonElement>>())!).GetProperty("id").GetString());
+        Assert.Contains("stemedb-node-1 internal/v1/subjects/s/assertions", calls);
+        Assert.Contains("stemedb-node-2 internal/v1/subjects/s/assertions", calls);
+    }
 }

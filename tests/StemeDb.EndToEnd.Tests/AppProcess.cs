@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace StemeDb.EndToEnd.Tests;
+
+/// <summary>
+/// One built app running as its own process (<c>dotnet App.dll</c>), its output kept for failure messages.
+/// <see cref="Kill"/> is SIGKILL: no shutdown hooks, no flush.
+/// </summary>
+public sealed class AppProcess : IAsyncDisposable
+{
+    private const int KeptLines = 200;
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _firstLines = new(); // the start banner, kept whole
+
+    private AppProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    public string Name { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The first lines the app printed (its start banner).</summary>
+    public IReadOnlyList<string> FirstLines => [.. _firstLines];
+
+    public string Output => $"--- {Name} (last {KeptLines} lines) ---\n" + string.Join('\n', _output);
+
+    public static AppProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // The test host's own ASP.NET and Dapr settings must not leak into the app.
+        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DAPR_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach ((string key, string? value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start };
+        var app = new AppProcess(name, process);
+        process.OutputDataReceived += (_, e) => app.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => app.Keep(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return app;
+    }
+
+    /// <summary>Polls <paramref name="url"/> until it answers 2xx; fails with the app's output if it exits or takes too long.</summary>
+    public async Task WaitHealthyAsync(Uri url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // drains the redirected output
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.\n{Output}");
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await http.GetAsync(url);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{Name} did not answer {url} within {timeout}.\n{Output}");
+    }
+
+    /// <summary>The first line the app printed that matches, once it has printed it.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (_firstLines.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();
+                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{Name} printed no such line within {timeout}.\n{Output}");
+    }
+
+    /// <summary>SIGKILL, then waits for the process to be gone.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.WaitForExit(10_000);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (_firstLines.Count < KeptLines)
+        {
+            _firstLines.Enqueue(line);
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > KeptLines && _output.TryDequeue(out _))
+        {
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using StemeDb.Cluster.Wire;
+using StemeDb.Dapr.Testing;
+using Xunit.Abstractions;
+
+namespace StemeDb.EndToEnd.Tests;
+
+/// <summary>
+/// The Dapr path with the built apps as separate processes: 10 000 assertions through the gateway, every
+/// one read back; a node process killed, every one still readable; meta-range changes (splits) delivered
+/// by a broker that duplicates 10 %, reorders and loses 5 %, and all tables still converge.
+/// </summary>
+public sealed class DaprPathTests(ITestOutputHelper output)
+{
+    private const int Count = 10_000;
+    private const int Concurrency = 8;
+    private static readonly string Filler = new('x', 1000); // ~11 MB per replica: the genesis range splits several times while the writes go on
+
+    [Fact]
+    public async Task Ten_thousand_assertions_survive_a_killed_node_and_tables_converge_over_a_lossy_broker()
+    {
+        var broker = new StandInBroker(seed: 11) { Duplicates = 0.10, Loss = 0.05, MaxDelay = TimeSpan.FromMilliseconds(300) };
+        await using DaprProcessCluster cluster = await DaprProcessCluster.StartAsync(broker, splitThresholdBytes: 1 << 20);
+        using var http = new HttpClient { BaseAddress = cluster.GatewayUrl, Timeout = TimeSpan.FromSeconds(15) };
+        try
+        {
+            // What the running apps declared at /dapr/subscribe is what components/pubsub.yaml lets them subscribe to.
+            Dictionary<string, string> pubsub = Yaml.ComponentMetadata(Yaml.Documents("components/pubsub.yaml").Single(d => Yaml.Text(d, "kind") == "Component"));
+            Dictionary<string, string[]> subscribing = Yaml.Scopes(pubsub["subscriptionScopes"]);
+            foreach (StandInSidecar sidecar in cluster.Sidecars)
+            {
+                Assert.Equal(subscribing[sidecar.AppId], sidecar.Subscriptions.Select(s => s.Topic).Order());
+            }
+
+            var clock = Stopwatch.StartNew();
+            var ids = new string[Count];
+            int retried = 0;
+            await Parallel.ForEachAsync(Enumerable.Range(0, Count), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
+            {
+                for (int attempt = 1; ; attempt++)
+                {
+                    using var body = new StringContent($"{{\"subject\":\"e2e:{i}\",\"predicate\":\"n\",\"object\":{{\"n\":{i},\"pad\":\"{Filler}\"}}}}", Encoding.UTF8, "application/json");
+                    using HttpResponseMessage response = await http.PostAsync("/v1/assertions", body, ct);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        ids[i] = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("ids")[0].GetString()!;
+                        return;
+                    }
+
+                    // A 503/504 is not an acknowledgement; content ids make the retry idempotent.
+                    Assert.True(attempt < 5 && (int)response.StatusCode >= 500, $"write {i}: {response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                    Interlocked.Increment(ref retried);
+                    await Task.Delay(200, ct);
+                }
+            });
+            output.WriteLine($"{Count} writes acknowledged in {clock.Elapsed.TotalSeconds:F1} s ({retried} retried after a 5xx)");
+
+            Assert.Equal(0, await UnreadableAsync(http, ids, "before the kill"));
+
+            // The writes grew the genesis range past the threshold: the split went out over the lossy broker.
+            await WaitAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), cluster, "the range split and every node and the gateway agree on the table");
+            output.WriteLine($"ranges: {(await TablesAsync(http, cluster, [0, 1, 2])).Converged}");
+            output.WriteLine($"broker: {broker.Delivered} delivered, {broker.Lost} lost, {broker.Duplicated} duplicated, {broker.Dropped} dropped by an app");
+            Assert.True(broker.Lost > 0 && broker.Duplicated > 0, "the broker really lost and duplicated some deliveries");
+            Dictionary<string, string[]> publishing = Yaml.Scopes(pubsub["publishingScopes"]);
+            foreach (StandInSidecar sidecar in cluster.Sidecars)
+            {
+                Assert.All(sidecar.Published, p => Assert.Contains(p.Topic, publishing[sidecar.AppId]));
+            }
+
+            Assert.Contains(cluster.Sidecars, s => s.Published.Any(p => p.Topic == "meta-range"));
+
+            cluster.NodeProcess(0).Kill();
+            clock.Restart();
+            int unreadable = await UnreadableAsync(http, ids, "after node-1 was killed");
+            output.WriteLine($"read back {Count} after the kill in {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.Equal(0, unreadable);
+            await WaitAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), cluster, "the surviving nodes and the gateway agree on the table");
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException(cluster.Output, e);
+        }
+    }
+
+    /// <summary>Reads every subject back through the gateway; a read may be retried twice (a request in flight to the killed node). Returns the misses.</summary>
+    private async Task<int> UnreadableAsync(HttpClient http, string[] ids, string when)
+    {
+        int missing = 0;
+        int retried = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
+        {
+            for (int attempt = 1; attempt <= 3; attempt++)
+            {
+                using HttpResponseMessage response = await http.GetAsync($"/v1/subjects/e2e%3A{i}/assertions", ct);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    List<JsonElement> found = (await response.Content.ReadFromJsonAsync<List<JsonElement>>(ct))!;
+                    if (found.Any(a => a.GetProperty("id").GetString() == ids[i]))
+                    {
+                        return;
+                    }
+                }
+
+                Interlocked.Increment(ref retried);
+                await Task.Delay(500, ct);
+            }
+
+            Interlocked.Increment(ref missing);
+        });
+        output.WriteLine($"{when}: {ids.Length - missing} of {ids.Length} read back ({retried} reads retried)");
+        return missing;
+    }
+
+    /// <summary>The range count when the given nodes and the gateway hold the same table, else null.</summary>
+    private static async Task<(int? Converged, string Detail)> TablesAsync(HttpClient gateway, DaprProcessCluster cluster, int[] nodes)
+    {
+        var views = new List<string>();
+        foreach (int n in nodes)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            MetaRangeDto table = (await http.GetFromJsonAsync<MetaRangeDto>(new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range")))!;
+            views.Add(string.Join(' ', table.Descriptors.OrderBy(d => d.StartShard).Select(d => $"{d.Id}@{d.Generation}[{string.Join(',', d.Replicas.Order())}]").Distinct()));
+        }
+
+        List<JsonElement> ranges = (await gateway.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
+        views.Add(string.Join(' ', ranges.OrderBy(r => r.GetProperty("startShard").GetInt32())
+            .Select(r => $"{r.GetProperty("id").GetString()}@{r.GetProperty("generation").GetInt64()}[{string.Join(',', r.GetProperty("replicas").EnumerateArray().Select(x => x.GetString()).Order())}]").Distinct()));
+        return (views.Distinct().Count() == 1 ? ranges.Count : null, string.Join('\n', views));
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, DaprProcessCluster cluster, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Fail($"Not within {timeout}: {what}.\n{cluster.Output}");
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace StemeDb.EndToEnd.Tests;
+
+/// <summary>
+/// The README's run command as a user runs it: StemeDb.Local as a process, then a second process that
+/// joins with <c>--seed</c>; the second is killed (SIGKILL) and every acknowledged assertion stays readable.
+/// </summary>
+public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Count = 2000;
+    private static readonly string Filler = new('x', 1000); // ~2 MB: with a 1 MiB split threshold, several ranges to spread
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "stemedb-local-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task A_second_process_joins_with_seed_and_killing_it_loses_no_written_assertion()
+    {
+        int swim = BuiltApps.FreeUdpBase(5);
+        // Range checks every second (instead of 10 s) and 1 MiB ranges, so that there are several ranges and
+        // the new nodes take replicas of some within the test's time (one range on three nodes is balanced).
+        Dictionary<string, string?> env = new()
+        {
+            ["Node__RangeCheckInterval"] = "00:00:01",
+            ["Cluster__Sharding__SplitThresholdBytes"] = "1048576",
+            ["Cluster__Sharding__MergeThresholdBytes"] = "0",
+            ["Cluster__Sharding__StrandedRangeBytes"] = "0",
+        };
+        await using AppProcess first = AppProcess.Start("local-1", BuiltApps.Local, env,
+            "--swim-base-port", swim.ToString(CultureInfo.InvariantCulture), "--http-base-port", "0", "--gateway-port", "0", "--data-dir", Path.Combine(_dir, "a"));
+        string banner = await first.WaitForLineAsync(l => l.StartsWith("gateway: ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        await first.WaitForLineAsync(l => l.Contains("curl", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        var gateway = new Uri(banner["gateway: ".Length..].Trim());
+        await first.WaitHealthyAsync(new Uri(gateway, "/readyz"), TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(15) };
+
+        await using AppProcess second = AppProcess.Start("local-2", BuiltApps.Local, env,
+            "--nodes", "2", "--no-gateway", "--swim-base-port", (swim + 3).ToString(CultureInfo.InvariantCulture), "--http-base-port", "0",
+            "--seed", $"127.0.0.1:{swim}", "--data-dir", Path.Combine(_dir, "b"));
+        await second.WaitForLineAsync(l => l.StartsWith("Ctrl+C", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        // "node {id}: SWIM ..., HTTP ..." for each node of the second process.
+        string[] secondNodes = [.. second.FirstLines.Where(l => l.StartsWith("node ", StringComparison.Ordinal)).Select(l => l[5..l.IndexOf(':', StringComparison.Ordinal)])];
+        Assert.Equal(2, secondNodes.Length);
+        await Until(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, "five members alive", first, second);
+
+        var ids = new string[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            using HttpResponseMessage written = await http.PostAsync("/v1/assertions", new StringContent($"{{\"subject\":\"seed:{i}\",\"predicate\":\"n\",\"object\":{{\"n\":{i},\"pad\":\"{Filler}\"}}}}", Encoding.UTF8, "application/json"));
+            Assert.True(written.StatusCode == HttpStatusCode.OK, $"write {i}: {written.StatusCode} {await written.Content.ReadAsStringAsync()}");
+            ids[i] = (await written.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetString()!;
+        }
+
+        // The new nodes must really hold replicas, or killing them proves nothing.
+        await Until(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), "a range replicated on the second process's nodes", first, second);
+        List<JsonElement> ranges = (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
+        output.WriteLine($"second process nodes: {string.Join(", ", secondNodes)}; ranges with a replica there: {ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString())))} of {ranges.Count}");
+
+        second.Kill();
+        int missing = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            using HttpResponseMessage read = await http.GetAsync($"/v1/subjects/seed%3A{i}/assertions");
+            if (read.StatusCode != HttpStatusCode.OK || !(await read.Content.ReadFromJsonAsync<List<JsonElement>>())!.Any(a => a.GetProperty("id").GetString() == ids[i]))
+            {
+                missing++;
+            }
+        }
+
+        output.WriteLine($"after killing the second process: {Count - missing} of {Count} readable");
+        Assert.Equal(0, missing);
+    }
+
+    private static async Task Until(Func<Task<bool>> condition, string what, params AppProcess[] apps)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"Not within 60 s: {what}.\n{string.Join('\n', apps.Select(a => a.Output))}");
+    }
+}
