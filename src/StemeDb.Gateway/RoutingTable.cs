@@ -124,8 +124,9 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
 
                 return true;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or Polly.ExecutionRejectedException)
             {
+                // ExecutionRejectedException: the resilience handler's timeout or open circuit (a hung or failing node).
                 logger.LogDebug(e, "Refresh from {Source} failed; trying another node", source);
             }
         }
@@ -149,6 +150,12 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // The refresh loop must outlive any one failure: if it ended, the host would stop with it.
+                logger.LogError(e, "Routing refresh failed; trying again");
+                await Task.Delay(options.RefreshInterval, stoppingToken).ConfigureAwait(false);
             }
         }
     }

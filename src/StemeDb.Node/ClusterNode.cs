@@ -182,13 +182,18 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
                 await Task.Delay(_options.MetaRangePullInterval, _time, cancellationToken).ConfigureAwait(false);
                 await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException or System.Text.Json.JsonException)
             {
+                // A peer that hangs (HttpClient timeout) or fails: the next round asks another.
                 _logger.LogDebug(e, "Meta-range anti-entropy round failed");
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Meta-range anti-entropy round failed unexpectedly; trying again next round");
             }
         }
     }

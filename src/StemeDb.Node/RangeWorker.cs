@@ -92,6 +92,11 @@ public sealed class RangeWorker(
             {
                 logger.LogWarning(e, "Range work round failed; it is tried again next round");
             }
+            catch (Exception e)
+            {
+                // Never end the loop (the host would stop with it): range work is retried from the table next round.
+                logger.LogError(e, "Range work round failed unexpectedly; it is tried again next round");
+            }
         }
     }
 
