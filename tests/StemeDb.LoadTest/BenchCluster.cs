@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Dapr.Testing;
+using StemeDb.Gateway;
+using StemeDb.Node;
+
+namespace StemeDb.LoadTest;
+
+/// <summary>
+/// Node apps and a gateway in this process on loopback, with the direct adapter or, for the Dapr path,
+/// each app behind its own stand-in sidecar (HTTP invocation and gRPC publish through real sockets).
+/// </summary>
+public sealed class BenchCluster : IAsyncDisposable
+{
+    private readonly List<WebApplication> _apps = [];
+    private readonly List<StandInSidecar> _sidecars = [];
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "stemedb-load-" + Guid.NewGuid().ToString("N"));
+
+    public List<Uri> NodeUrls { get; } = [];
+
+    public Uri GatewayUrl { get; private set; } = null!;
+
+    public ClusterNode Node(int i) => _apps[i].Services.GetRequiredService<ClusterNode>();
+
+    public static async Task<BenchCluster> StartAsync(int nodes, bool dapr, IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var cluster = new BenchCluster();
+        var broker = new StandInBroker(seed: 1);
+        var registry = new ConcurrentDictionary<string, StandInSidecar>();
+        string key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b + 3)).ToArray());
+        int[] swim = [.. Enumerable.Range(0, nodes).Select(_ => FreePort(SocketType.Dgram, ProtocolType.Udp))];
+        try
+        {
+            for (int i = 0; i < nodes; i++)
+            {
+                string id = $"stemedb-node-{i + 1}";
+                var url = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
+                var settings = new Dictionary<string, string?>
+                {
+                    ["urls"] = url.ToString(),
+                    ["Logging:LogLevel:Default"] = "Warning",
+                    ["Cluster:NodeId"] = id,
+                    ["Cluster:Swim:BindAddress"] = "127.0.0.1",
+                    ["Cluster:Swim:BindPort"] = swim[i].ToString(CultureInfo.InvariantCulture),
+                    ["Cluster:Swim:Keys:0"] = key,
+                    ["Node:HttpAddress"] = url.ToString().TrimEnd('/'),
+                    ["Node:Transport"] = dapr ? "Dapr" : "Direct",
+                    ["Storage:DataDirectory"] = Path.Combine(cluster._data, id),
+                };
+                for (int g = 0; g < Math.Min(nodes, 3); g++)
+                {
+                    settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
+                }
+
+                if (i > 0)
+                {
+                    settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{swim[0]}";
+                }
+
+                await cluster.AddSidecarAsync(dapr, id, url, broker, registry, settings);
+                foreach ((string k, string? v) in extra ?? new Dictionary<string, string?>())
+                {
+                    settings[k] = v;
+                }
+
+                WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings));
+                await app.StartAsync();
+                cluster._apps.Add(app);
+                cluster.NodeUrls.Add(url);
+            }
+
+            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
+            var gateway = new Dictionary<string, string?>
+            {
+                ["urls"] = cluster.GatewayUrl.ToString(),
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Gateway:Transport"] = dapr ? "Dapr" : "Direct",
+                ["Gateway:RefreshInterval"] = "00:00:01",
+            };
+            for (int i = 0; i < nodes; i++)
+            {
+                gateway[$"Gateway:Seeds:{i}"] = dapr ? $"stemedb-node-{i + 1}" : cluster.NodeUrls[i].ToString().TrimEnd('/');
+            }
+
+            await cluster.AddSidecarAsync(dapr, "stemedb-gateway", cluster.GatewayUrl, broker, registry, gateway);
+            WebApplication gatewayApp = GatewayApp.Build([], c => c.AddInMemoryCollection(gateway));
+            await gatewayApp.StartAsync();
+            cluster._apps.Add(gatewayApp);
+            foreach (StandInSidecar sidecar in cluster._sidecars)
+            {
+                await sidecar.LoadSubscriptionsAsync();
+            }
+
+            using var http = new HttpClient();
+            for (int attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    if ((await http.GetAsync(new Uri(cluster.GatewayUrl, "/readyz"))).IsSuccessStatusCode && await AllJoinedAsync(http, cluster.NodeUrls[0], nodes))
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                if (attempt > 300)
+                {
+                    throw new TimeoutException("the benchmark cluster did not become ready");
+                }
+
+                await Task.Delay(100);
+            }
+
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (int i = _apps.Count - 1; i >= 0; i--)
+        {
+            await _apps[i].StopAsync();
+            await _apps[i].DisposeAsync();
+        }
+
+        foreach (StandInSidecar sidecar in _sidecars)
+        {
+            await sidecar.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<bool> AllJoinedAsync(HttpClient http, Uri node, int nodes)
+    {
+        string members = await http.GetStringAsync(new Uri(node, "/internal/v1/members"));
+        return members.Split("\"alive\"").Length - 1 == nodes;
+    }
+
+    private async Task AddSidecarAsync(bool dapr, string appId, Uri appUrl, StandInBroker broker, ConcurrentDictionary<string, StandInSidecar> registry, Dictionary<string, string?> settings)
+    {
+        if (!dapr)
+        {
+            return;
+        }
+
+        var sidecar = new StandInSidecar(appId, appUrl, broker, registry);
+        await sidecar.StartAsync();
+        _sidecars.Add(sidecar);
+        foreach ((string k, string? v) in sidecar.AppEnvironment)
+        {
+            settings[k] = v;
+        }
+    }
+
+    private static int FreePort(SocketType type, ProtocolType protocol)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+}

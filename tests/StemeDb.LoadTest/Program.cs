@@ -1,0 +1,33 @@
+using StemeDb.LoadTest;
+
+// dotnet run -c Release --project tests/StemeDb.LoadTest -- compare | ranges | run --target URL ...
+try
+{
+    switch (args.FirstOrDefault())
+    {
+        case "compare":
+            return await CompareCommand.RunAsync(args[1..]);
+        case "ranges":
+            return await RangesCommand.RunAsync(args[1..]);
+        case "run":
+            LoadOptions options = LoadOptions.Parse(args[1..]);
+            using (var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { Timeout = TimeSpan.FromSeconds(10) })
+            {
+                LeaderMap? leaders = options.Api == "node" ? await LeaderMap.LoadAsync(http, options.Target, CancellationToken.None) : null;
+                LoadResult result = await new LoadRunner(options, http, leaders).RunAsync(CancellationToken.None);
+                Console.Error.WriteLine(result);
+                Console.WriteLine(result.ToJson());
+            }
+
+            return 0;
+        default:
+            Console.Error.WriteLine(LoadOptions.Usage);
+            return 2;
+    }
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(LoadOptions.Usage);
+    return 2;
+}
