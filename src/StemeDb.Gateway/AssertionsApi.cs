@@ -154,14 +154,14 @@ public static class AssertionsApi
             return Relay(context, answer);
         }
 
-        List<AssertionDto>? assertions = TryParse<List<AssertionDto>>(answer.Body);
-        if (assertions is null)
+        var body = new System.Buffers.ArrayBufferWriter<byte>(answer.Body.Length + 64);
+        if (!PublicForm.TryRewrite(answer.Body, body))
         {
             return Problem(502, "Broken upstream answer", $"{answer.Node} answered a read with something that is not a list of assertions.");
         }
 
         context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
-        return Results.Ok(assertions.Select(PublicAssertion.From).ToList());
+        return Results.Bytes(body.WrittenMemory, "application/json; charset=utf-8");
     }
 
     private static async Task<IResult> RetractAsync(HttpContext context, string subject, string id, OwnerClient owners)
@@ -319,7 +319,7 @@ public static class AssertionsApi
         {
             // A node's own refusal (404, 400, 503 "write quorum not reached") passes through unchanged.
             context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
-            return Results.Content(answer.Body, answer.ContentType ?? "application/problem+json", statusCode: status);
+            return Results.Content(System.Text.Encoding.UTF8.GetString(answer.Body), answer.ContentType ?? "application/problem+json", statusCode: status);
         }
 
         return Problem(502, "Broken upstream answer", $"{answer.Node} answered {status}.");
@@ -329,7 +329,7 @@ public static class AssertionsApi
         contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
-    private static T? TryParse<T>(string body)
+    private static T? TryParse<T>(byte[] body)
         where T : class
     {
         try

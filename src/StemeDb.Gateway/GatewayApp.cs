@@ -33,6 +33,9 @@ public static class GatewayApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RoutingTable>());
         builder.Services.AddSingleton<OwnerClient>();
         IHttpClientBuilder nodes = builder.Services.AddHttpClient("nodes", c => c.Timeout = Timeout.InfiniteTimeSpan); // per request, in OwnerClient
+        // No per-request HttpClient log scopes and start/end messages: they formatted the URI of every
+        // request even with logging off (seen in an allocation profile); failures are logged by the callers.
+        nodes.RemoveAllLoggers();
         // The standard resilience handler: each attempt gets Gateway:RequestTimeout, transient failures
         // (connection errors, 5xx, 408, 429) are retried once more against the same node, and a node that
         // keeps failing trips the breaker. Retrying POST /internal/v1/assertions is safe: writes are

@@ -7,7 +7,8 @@ using StemeDb.Cluster.Wire;
 namespace StemeDb.Gateway;
 
 /// <summary>What came back from the owner of a subject's range, or why nothing did.</summary>
-public sealed record Upstream(HttpStatusCode Status, string Body, string? ContentType, NodeId? Node, string? Problem = null);
+/// <summary>An owner's answer; the body stays UTF-8 bytes, as it came (parsed from them, relayed as they are).</summary>
+public sealed record Upstream(HttpStatusCode Status, byte[] Body, string? ContentType, NodeId? Node, string? Problem = null);
 
 /// <summary>
 /// Reaches the leader of a subject's range, with a per-request timeout. A connection failure demotes that
@@ -26,13 +27,13 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         {
             if (table.Router is not { } router)
             {
-                return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, "The gateway has no routing table yet.");
+                return new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, "The gateway has no routing table yet.");
             }
 
             RangeRoute route = router.Route(subject);
             if (!route.HasLiveReplica)
             {
-                return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, $"No live replica for shard {route.Shard}: replicas {string.Join(", ", route.Descriptor.Replicas)} are all down.");
+                return new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, $"No live replica for shard {route.Shard}: replicas {string.Join(", ", route.Descriptor.Replicas)} are all down.");
             }
 
             NodeId node = route.Leader;
@@ -48,7 +49,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             {
                 using HttpRequestMessage request = build(address);
                 using HttpResponseMessage response = await http.CreateClient("nodes").SendAsync(request, timeout.Token).ConfigureAwait(false);
-                string body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+                byte[] body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.MisdirectedRequest && TryDescriptors(body, out List<RangeDescriptorDto>? moved))
                 {
                     table.Apply(moved!);
@@ -74,7 +75,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             }
             catch (Exception e) when (e is Polly.Timeout.TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                return new Upstream(HttpStatusCode.GatewayTimeout, "", null, node, $"{node} did not answer within {options.RequestTimeout}.");
+                return new Upstream(HttpStatusCode.GatewayTimeout, [], null, node, $"{node} did not answer within {options.RequestTimeout}.");
             }
             catch (Polly.CircuitBreaker.BrokenCircuitException)
             {
@@ -88,11 +89,11 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             }
         }
 
-        return new Upstream(HttpStatusCode.ServiceUnavailable, "", null, null, "No replica could serve the request after repeated attempts.");
+        return new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, "No replica could serve the request after repeated attempts.");
     }
 
     /// <summary>Dapr answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; a node's own 500 is a problem+json body.</summary>
-    internal static bool IsSidecarInvokeFailure(string body)
+    internal static bool IsSidecarInvokeFailure(byte[] body)
     {
         try
         {
@@ -108,7 +109,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         }
     }
 
-    private static bool TryDescriptors(string body, out List<RangeDescriptorDto>? descriptors)
+    private static bool TryDescriptors(byte[] body, out List<RangeDescriptorDto>? descriptors)
     {
         descriptors = null;
         try

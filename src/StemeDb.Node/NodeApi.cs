@@ -121,7 +121,7 @@ public static class NodeApi
         }
     }
 
-    private static async Task<IResult> ReadAsync(string subject, string? predicate, bool? history, bool? quorum, ClusterNode node, RocksDbAssertionStore store, IHttpClientFactory http, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadAsync(string subject, string? predicate, bool? history, bool? quorum, ClusterNode node, RocksDbAssertionStore store, IHttpClientFactory http, NodeOptions options, CancellationToken cancellationToken)
     {
         try
         {
@@ -141,27 +141,31 @@ public static class NodeApi
         var merged = store.Read(subject, predicate, history: true).ToDictionary(s => s.Assertion.Id.ToString(), s => AssertionDto.From(s.Assertion, s.RetractedAt));
         if (quorum == true)
         {
-            // Union with the other live replicas: a write acknowledged by a quorum is on at least one of them.
-            foreach (NodeId replica in route.LiveReplicas.ToArray())
-            {
-                if (replica == node.Id || node.AddressOf(replica) is not { } address)
+            // Union with the other live replicas: a write acknowledged by a quorum is on at least one of
+            // them. Asked all at once, so a read waits for the slowest replica, not for their sum.
+            string query = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?history=true" + (predicate is null ? "" : $"&predicate={Uri.EscapeDataString(predicate)}");
+            HttpClient peers = http.CreateClient("peers");
+            List<AssertionDto>?[] answers = await Task.WhenAll(route.LiveReplicas.ToArray()
+                .Where(replica => replica != node.Id)
+                .Select(replica => node.AddressOf(replica))
+                .OfType<Uri>()
+                .Select(async address =>
                 {
-                    continue;
-                }
-
-                string query = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?history=true" + (predicate is null ? "" : $"&predicate={Uri.EscapeDataString(predicate)}");
-                try
-                {
-                    List<AssertionDto>? remote = await http.CreateClient("peers").GetFromJsonAsync<List<AssertionDto>>(new Uri(address, query), cancellationToken);
-                    foreach (AssertionDto a in remote ?? [])
+                    // A hung replica (frozen, cut off) must not hold the read longer than a write would wait for it.
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(options.ReplicaTimeout);
+                    try
                     {
-                        merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? mine) ? Union(mine, a) : a;
+                        return await peers.GetFromJsonAsync<List<AssertionDto>>(new Uri(address, query), timeout.Token);
                     }
-                }
-                catch (HttpRequestException)
-                {
-                    // A replica that does not answer adds nothing; the others still make the union.
-                }
+                    catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                    {
+                        return null; // a replica that does not answer adds nothing; the others still make the union
+                    }
+                }));
+            foreach (AssertionDto a in answers.SelectMany(list => list ?? []))
+            {
+                merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? mine) ? Union(mine, a) : a;
             }
         }
 

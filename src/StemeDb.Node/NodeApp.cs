@@ -55,6 +55,7 @@ public static class NodeApp
                 c.DefaultRequestHeaders.Add(AppApiToken.Header, token);
             }
         });
+        peers.RemoveAllLoggers(); // no per-request log scopes on the replication and read paths; callers log failures
         if (node.UsesDapr)
         {
             // http://{app-id}/path becomes {sidecar}/v1.0/invoke/{app-id}/method/path, with DAPR_API_TOKEN.

@@ -44,8 +44,26 @@ public static class CompareCommand
         {
             await PreloadAsync(http, direct.GatewayUrl, keys);
             LeaderMap leaders = await LeaderMap.LoadAsync(http, direct.NodeUrls[0], CancellationToken.None);
+            // Every path once before any row counts, so no row pays for another's JIT and tiering.
+            foreach ((Uri target, string api) in new[] { (direct.NodeUrls[0], "node"), (direct.GatewayUrl, "gateway") })
+            {
+                await new LoadRunner(Base(target, api, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, leaders).RunAsync(CancellationToken.None);
+            }
+
             rows.Add(("b. node direct, read", await Run(Base(direct.NodeUrls[0], "node", 1), http, leaders)));
             rows.Add(("c. gateway, read", await Run(Base(direct.GatewayUrl, "gateway", 1), http, null)));
+            if (args.Contains("--profile"))
+            {
+                // What one gateway read allocates, by type (sampled), for the whole process: client, gateway, nodes.
+                using var profiler = new AllocationProfiler();
+                profiler.Start();
+                await new LoadRunner(Base(direct.GatewayUrl, "gateway", 1) with { Duration = TimeSpan.FromSeconds(5), Warmup = TimeSpan.Zero }, http, null).RunAsync(CancellationToken.None);
+                foreach ((string type, double share) in profiler.Stop(25))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {share,6:P1}  {type}"));
+                }
+            }
+
             rows.Add(("b. node direct, write", await Run(Base(direct.NodeUrls[0], "node", 0), http, leaders)));
             rows.Add(("c. gateway, write", await Run(Base(direct.GatewayUrl, "gateway", 0), http, null)));
         }
@@ -53,13 +71,14 @@ public static class CompareCommand
         await using (BenchCluster dapr = await BenchCluster.StartAsync(3, dapr: true))
         {
             await PreloadAsync(http, dapr.GatewayUrl, keys);
+            await new LoadRunner(Base(dapr.GatewayUrl, "gateway", 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(CancellationToken.None);
             rows.Add(("d. gateway + Dapr stand-ins, read", await Run(Base(dapr.GatewayUrl, "gateway", 1), http, null)));
             rows.Add(("d. gateway + Dapr stand-ins, write", await Run(Base(dapr.GatewayUrl, "gateway", 0), http, null)));
         }
 
         double Tp(string name) => rows.First(r => r.Name == name).Result.Throughput;
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients, {seconds} s per row after 2 s warm-up, {keys} subjects uniform, 3 nodes (RF 3), everything in one process on loopback"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients, {seconds} s per row after 3 s of warm-up per cluster and 2 s per row, {keys} subjects uniform, 3 nodes (RF 3), everything in one process on loopback"));
         Console.WriteLine();
         Console.WriteLine("| row | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | bytes allocated / req (whole process) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
