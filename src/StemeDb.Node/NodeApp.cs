@@ -63,7 +63,13 @@ public static class NodeApp
             // AddDaprClient reads it; the handler alone would read only process-wide environment variables.
             string sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"]
                 ?? $"http://127.0.0.1:{builder.Configuration["DAPR_HTTP_PORT"] ?? "3500"}";
+            // DAPR_API_TOKEN likewise from configuration: with API token authentication on, the sidecar refuses calls without it.
+            string? daprToken = builder.Configuration["DAPR_API_TOKEN"];
             peers.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler { DaprEndpoint = sidecar });
+            if (!string.IsNullOrEmpty(daprToken))
+            {
+                peers.AddHttpMessageHandler(() => new Cluster.Wire.StaticHeaderHandler("dapr-api-token", daprToken));
+            }
         }
 
         WebApplication app = builder.Build();

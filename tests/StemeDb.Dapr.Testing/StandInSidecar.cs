@@ -43,6 +43,14 @@ public sealed class StandInSidecar : IAsyncDisposable
 
     public Uri GrpcEndpoint { get; private set; } = null!;
 
+    /// <summary>
+    /// DAPR_API_TOKEN: when set, every call from the app must carry it in <c>dapr-api-token</c> (HTTP header
+    /// or gRPC metadata), except <c>/v1.0/healthz</c> and <c>/v1.0/healthz/outbound</c>, which health checks
+    /// reach without it (docs: operations/security/api-token; GHSA-59m6-82qm-vqgj). Refused: HTTP 401,
+    /// gRPC UNAUTHENTICATED.
+    /// </summary>
+    public string? DaprApiToken { get; init; }
+
     /// <summary>Sent to the app in <c>dapr-api-token</c> when set (reference §3: "dapr-api-token: APP_API_TOKEN is added").</summary>
     public string? AppApiToken { get; init; }
 
@@ -80,6 +88,11 @@ public sealed class StandInSidecar : IAsyncDisposable
                 environment["APP_API_TOKEN"] = AppApiToken;
             }
 
+            if (DaprApiToken is not null)
+            {
+                environment["DAPR_API_TOKEN"] = DaprApiToken;
+            }
+
             return environment;
         }
     }
@@ -87,6 +100,17 @@ public sealed class StandInSidecar : IAsyncDisposable
     public async Task StartAsync()
     {
         _http = Build(HttpProtocols.Http1);
+        _http.Use(async (c, next) =>
+        {
+            if (DaprApiToken is null || c.Request.Path.Equals("/v1.0/healthz") || c.Request.Path.Equals("/v1.0/healthz/outbound") || HasToken(c))
+            {
+                await next(c);
+                return;
+            }
+
+            // The status is the documented part; the error body here is this stand-in's own wording.
+            await DaprError(401, "ERR_UNAUTHORIZED", "invalid api token").ExecuteAsync(c);
+        });
         // The dapr-app-id header names the target before any route does; the whole path is the method and
         // the header is not forwarded (reference §3 Service invocation, way 1).
         _http.Use(async (c, next) =>
@@ -132,6 +156,18 @@ public sealed class StandInSidecar : IAsyncDisposable
         // and GetMetadata as Dapr.Client 1.19 calls them. Dapr.Protos ships the client side only, so the
         // unary calls are served here over their public message types.
         _grpc = Build(HttpProtocols.Http2);
+        _grpc.Use(async (c, next) =>
+        {
+            if (DaprApiToken is null || HasToken(c))
+            {
+                await next(c);
+                return;
+            }
+
+            c.Response.ContentType = "application/grpc";
+            c.Response.AppendTrailer("grpc-status", "16"); // UNAUTHENTICATED
+            c.Response.AppendTrailer("grpc-message", "invalid api token");
+        });
         Unary(_grpc, "PublishEvent", PublishEventRequest.Parser, request =>
         {
             Published.Enqueue(request);
@@ -335,6 +371,9 @@ public sealed class StandInSidecar : IAsyncDisposable
             await c.Response.Body.WriteAsync(answer);
         });
     }
+
+    private bool HasToken(HttpContext c) =>
+        c.Request.Headers.TryGetValue("dapr-api-token", out var token) && token.ToString() == DaprApiToken;
 
     private void AddToken(HttpRequestMessage request)
     {

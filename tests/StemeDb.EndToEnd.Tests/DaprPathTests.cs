@@ -13,7 +13,8 @@ namespace StemeDb.EndToEnd.Tests;
 /// <summary>
 /// The Dapr path with the built apps as separate processes: 10 000 assertions through the gateway, every
 /// one read back; a node process killed, every one still readable; meta-range changes (splits) delivered
-/// by a broker that duplicates 10 %, reorders and loses 5 %, and all tables still converge.
+/// by a broker that duplicates 10 %, reorders and loses 5 %, and all tables still converge. API tokens
+/// are on both ways (DAPR_API_TOKEN toward each sidecar, APP_API_TOKEN toward each node).
 /// </summary>
 public sealed class DaprPathTests(ITestOutputHelper output)
 {
@@ -63,7 +64,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             Assert.Equal(0, await UnreadableAsync(http, ids, "before the kill"));
 
             // The writes grew the genesis range past the threshold: the split went out over the lossy broker.
-            await WaitAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), cluster, "the range split and every node and the gateway agree on the table");
+            await WaitAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), cluster, "the range split and every node and the gateway agree on the table", async () => (await TablesAsync(http, cluster, [0, 1, 2])).Detail);
             output.WriteLine($"ranges: {(await TablesAsync(http, cluster, [0, 1, 2])).Converged}");
             output.WriteLine($"broker: {broker.Delivered} delivered, {broker.Lost} lost, {broker.Duplicated} duplicated, {broker.Dropped} dropped by an app");
             Assert.True(broker.Lost > 0 && broker.Duplicated > 0, "the broker really lost and duplicated some deliveries");
@@ -80,7 +81,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             int unreadable = await UnreadableAsync(http, ids, "after node-1 was killed");
             output.WriteLine($"read back {Count} after the kill in {clock.Elapsed.TotalSeconds:F1} s");
             Assert.Equal(0, unreadable);
-            await WaitAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), cluster, "the surviving nodes and the gateway agree on the table");
+            await WaitAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), cluster, "the surviving nodes and the gateway agree on the table", async () => (await TablesAsync(http, cluster, [1, 2])).Detail);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
@@ -124,7 +125,12 @@ public sealed class DaprPathTests(ITestOutputHelper output)
         foreach (int n in nodes)
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            MetaRangeDto table = (await http.GetFromJsonAsync<MetaRangeDto>(new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range")))!;
+            // The node accepts only calls with its app token (what its sidecar adds); the test speaks as the sidecar.
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range"));
+            request.Headers.Add("dapr-api-token", cluster.Sidecars[n].AppApiToken);
+            using HttpResponseMessage response = await http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            MetaRangeDto table = (await response.Content.ReadFromJsonAsync<MetaRangeDto>())!;
             views.Add(string.Join(' ', table.Descriptors.OrderBy(d => d.StartShard).Select(d => $"{d.Id}@{d.Generation}[{string.Join(',', d.Replicas.Order())}]").Distinct()));
         }
 
@@ -134,7 +140,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
         return (views.Distinct().Count() == 1 ? ranges.Count : null, string.Join('\n', views));
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, DaprProcessCluster cluster, string what)
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, DaprProcessCluster cluster, string what, Func<Task<string>> detail)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
@@ -153,6 +159,6 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             await Task.Delay(500);
         }
 
-        Assert.Fail($"Not within {timeout}: {what}.\n{cluster.Output}");
+        Assert.Fail($"Not within {timeout}: {what}.\nTables (nodes, then the gateway):\n{await detail()}\n{cluster.Output}");
     }
 }

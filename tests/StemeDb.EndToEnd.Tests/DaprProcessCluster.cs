@@ -131,9 +131,18 @@ public sealed class DaprProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A sidecar with API token authentication both ways, as a production setup has it: the app must send
+    /// DAPR_API_TOKEN, and a node accepts only calls carrying its APP_API_TOKEN (the gateway's public API
+    /// is reached by clients directly, so it has none).
+    /// </summary>
     private async Task<Dictionary<string, string?>> SidecarFor(string appId, Uri appUrl)
     {
-        var sidecar = new StandInSidecar(appId, appUrl, Broker, _registry);
+        var sidecar = new StandInSidecar(appId, appUrl, Broker, _registry)
+        {
+            DaprApiToken = $"dapr-token-{appId}",
+            AppApiToken = appId == "stemedb-gateway" ? null : $"app-token-{appId}",
+        };
         await sidecar.StartAsync();
         _sidecars.Add(sidecar);
         return sidecar.AppEnvironment;
