@@ -17,6 +17,14 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
+// SIGTERM (kill, timeout, a service manager) the same way. Without this the embedded apps' console
+// lifetimes took the signal, each stopped its own host, and the process itself kept running.
+using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal =>
+{
+    signal.Cancel = true;
+    stop.Cancel();
+});
+
 LocalCluster cluster;
 try
 {

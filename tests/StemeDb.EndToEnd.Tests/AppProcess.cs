@@ -119,6 +119,19 @@ public sealed class AppProcess : IAsyncDisposable
         throw new TimeoutException($"{Name} printed no such line within {timeout}.\n{Output}");
     }
 
+    /// <summary>SIGTERM (what `kill`, `timeout` and service managers send); true if the process exited within <paramref name="timeout"/>.</summary>
+    public bool Terminate(TimeSpan timeout)
+    {
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        return _process.WaitForExit(timeout);
+    }
+
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>SIGKILL, then waits for the process to be gone.</summary>
     public void Kill()
     {

@@ -10,7 +10,8 @@ namespace StemeDb.EndToEnd.Tests;
 
 /// <summary>
 /// The README's run command as a user runs it: StemeDb.Local as a process, then a second process that
-/// joins with <c>--seed</c>; the second is killed (SIGKILL) and every acknowledged assertion stays readable.
+/// joins with <c>--seed</c>; the second is killed (SIGKILL) and every acknowledged assertion stays readable;
+/// the first then stops cleanly on SIGTERM.
 /// </summary>
 public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
 {
@@ -85,6 +86,11 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
 
         output.WriteLine($"after killing the second process: {Count - missing} of {Count} readable");
         Assert.Equal(0, missing);
+
+        // SIGTERM stops the first process cleanly (nodes leave, stores close), as Ctrl+C does.
+        Assert.True(first.Terminate(TimeSpan.FromSeconds(20)), $"StemeDb.Local did not exit on SIGTERM\n{first.Output}");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("stopping...", first.Output, StringComparison.Ordinal);
     }
 
     private static async Task Until(Func<Task<bool>> condition, string what, params AppProcess[] apps)
