@@ -30,6 +30,9 @@ public sealed class ContainerCluster : IAsyncLifetime
     private IContainer? _gateway;
     private string _prefix = "";
 
+    // One client for the membership polls (every 50-100 ms during a scenario), not a new one per poll.
+    private readonly HttpClient _membership = new() { Timeout = TimeSpan.FromSeconds(2) };
+
     public DockerClient Docker { get; private set; } = null!;
 
     public HttpClient Gateway { get; private set; } = null!;
@@ -91,6 +94,7 @@ public sealed class ContainerCluster : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Gateway?.Dispose();
+        _membership.Dispose();
         foreach (IContainer container in _nodes.Append(_gateway).OfType<IContainer>())
         {
             await container.DisposeAsync();
@@ -123,12 +127,11 @@ public sealed class ContainerCluster : IAsyncLifetime
     /// <summary>The SWIM state of <paramref name="target"/> as each other live node sees it, or null where a node does not answer.</summary>
     public async Task<string?[]> StatesOfAsync(int target, IEnumerable<int> observers)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         return await Task.WhenAll(observers.Where(o => o != target).Select(async o =>
         {
             try
             {
-                List<JsonElement> members = (await http.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), "/internal/v1/members")))!;
+                List<JsonElement> members = (await _membership.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), "/internal/v1/members")))!;
                 return members.FirstOrDefault(m => m.GetProperty("id").GetString() == NodeId(target)) is { ValueKind: JsonValueKind.Object } m ? m.GetProperty("state").GetString() : "unknown";
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

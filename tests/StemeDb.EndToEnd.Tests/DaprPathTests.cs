@@ -64,7 +64,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             Assert.Equal(0, await UnreadableAsync(http, ids, "before the kill"));
 
             // The writes grew the genesis range past the threshold: the split went out over the lossy broker.
-            await WaitAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), cluster, "the range split and every node and the gateway agree on the table", async () => (await TablesAsync(http, cluster, [0, 1, 2])).Detail);
+            await Eventually.HoldsAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500), "the range split and every node and the gateway agree on the table", async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [0, 1, 2])).Detail}\n{cluster.Output}");
             output.WriteLine($"ranges: {(await TablesAsync(http, cluster, [0, 1, 2])).Converged}");
             output.WriteLine($"broker: {broker.Delivered} delivered, {broker.Lost} lost, {broker.Duplicated} duplicated, {broker.Dropped} dropped by an app");
             Assert.True(broker.Lost > 0 && broker.Duplicated > 0, "the broker really lost and duplicated some deliveries");
@@ -81,7 +81,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             int unreadable = await UnreadableAsync(http, ids, "after node-1 was killed");
             output.WriteLine($"read back {Count} after the kill in {clock.Elapsed.TotalSeconds:F1} s");
             Assert.Equal(0, unreadable);
-            await WaitAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), cluster, "the surviving nodes and the gateway agree on the table", async () => (await TablesAsync(http, cluster, [1, 2])).Detail);
+            await Eventually.HoldsAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500), "the surviving nodes and the gateway agree on the table", async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [1, 2])).Detail}\n{cluster.Output}");
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
@@ -122,9 +122,9 @@ public sealed class DaprPathTests(ITestOutputHelper output)
     private static async Task<(int? Converged, string Detail)> TablesAsync(HttpClient gateway, DaprProcessCluster cluster, int[] nodes)
     {
         var views = new List<string>();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         foreach (int n in nodes)
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             // The node accepts only calls with its app token (what its sidecar adds); the test speaks as the sidecar.
             using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range"));
             request.Headers.Add("dapr-api-token", cluster.Sidecars[n].AppApiToken);
@@ -138,27 +138,5 @@ public sealed class DaprPathTests(ITestOutputHelper output)
         views.Add(string.Join(' ', ranges.OrderBy(r => r.GetProperty("startShard").GetInt32())
             .Select(r => $"{r.GetProperty("id").GetString()}@{r.GetProperty("generation").GetInt64()}[{string.Join(',', r.GetProperty("replicas").EnumerateArray().Select(x => x.GetString()).Order())}]").Distinct()));
         return (views.Distinct().Count() == 1 ? ranges.Count : null, string.Join('\n', views));
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, DaprProcessCluster cluster, string what, Func<Task<string>> detail)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(500);
-        }
-
-        Assert.Fail($"Not within {timeout}: {what}.\nTables (nodes, then the gateway):\n{await detail()}\n{cluster.Output}");
     }
 }

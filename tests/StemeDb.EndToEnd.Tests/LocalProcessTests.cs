@@ -58,7 +58,7 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         // "node {id}: SWIM ..., HTTP ..." for each node of the second process.
         string[] secondNodes = [.. second.FirstLines.Where(l => l.StartsWith("node ", StringComparison.Ordinal)).Select(l => l[5..l.IndexOf(':', StringComparison.Ordinal)])];
         Assert.Equal(2, secondNodes.Length);
-        await Until(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, "five members alive", first, second);
+        await Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "five members alive", () => Task.FromResult(first.Output + "\n" + second.Output));
 
         var ids = new string[Count];
         for (int i = 0; i < Count; i++)
@@ -69,7 +69,7 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         }
 
         // The new nodes must really hold replicas, or killing them proves nothing.
-        await Until(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), "a range replicated on the second process's nodes", first, second);
+        await Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "a range replicated on the second process's nodes", () => Task.FromResult(first.Output + "\n" + second.Output));
         List<JsonElement> ranges = (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
         output.WriteLine($"second process nodes: {string.Join(", ", secondNodes)}; ranges with a replica there: {ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString())))} of {ranges.Count}");
 
@@ -91,21 +91,5 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         Assert.True(first.Terminate(TimeSpan.FromSeconds(20)), $"StemeDb.Local did not exit on SIGTERM\n{first.Output}");
         Assert.Equal(0, first.ExitCode);
         Assert.Contains("stopping...", first.Output, StringComparison.Ordinal);
-    }
-
-    private static async Task Until(Func<Task<bool>> condition, string what, params AppProcess[] apps)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"Not within 60 s: {what}.\n{string.Join('\n', apps.Select(a => a.Output))}");
     }
 }

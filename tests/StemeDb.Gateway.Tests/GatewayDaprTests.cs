@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace StemeDb.Gateway.Tests;
@@ -65,35 +67,9 @@ public sealed class GatewayDaprTests
     [Fact]
     public async Task Nodes_are_invoked_by_app_id_through_the_configured_sidecar_endpoint()
     {
-        // A stand-in for the sidecar's HTTP invoke API (/v1.0/invoke/{app-id}/method/{path}).
-        var calls = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        Microsoft.AspNetCore.Builder.WebApplicationBuilder builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
-        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        await using Microsoft.AspNetCore.Builder.WebApplication sidecar = builder.Build();
-        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
-        {
-            calls.Enqueue($"{app} {path}");
-            return path switch
-            {
-                "internal/v1/meta-range" => Microsoft.AspNetCore.Http.Results.Ok(new
-                {
-                    shardCount = 16,
-                    descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas = new[] { "stemedb-node-1" }, generation = 0, timestamp = 0, proposer = "stemedb-node-1" } },
-                }),
-                "internal/v1/members" => Microsoft.AspNetCore.Http.Results.Ok(new[] { new { id = "stemedb-node-1", appId = "stemedb-node-1", httpAddress = "http://unused", swimAddress = "127.0.0.1:1", state = "alive", incarnation = 1 } }),
-                _ => Microsoft.AspNetCore.Http.Results.NotFound(),
-            };
-        });
-        await sidecar.StartAsync();
-
-        await using GatewayHost gateway = await GatewayHost.StartAsync([], new()
-        {
-            ["Gateway:Transport"] = "Dapr",
-            ["Gateway:Seeds:0"] = "stemedb-node-1",
-            ["DAPR_HTTP_ENDPOINT"] = sidecar.Urls.First(),
-            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
-        });
+        var calls = new ConcurrentQueue<string>();
+        await using WebApplication sidecar = await StartSidecarAsync(["stemedb-node-1"], calls, (_, _) => Results.NotFound());
+        await using GatewayHost gateway = await StartGatewayBehindAsync(sidecar);
         await gateway.WaitReadyAsync();
         Assert.Contains("stemedb-node-1 internal/v1/meta-range", calls);
         Assert.Contains("stemedb-node-1 internal/v1/members", calls);
@@ -103,42 +79,11 @@ public sealed class GatewayDaprTests
     public async Task A_sidecar_that_cannot_reach_the_leader_sends_the_read_to_the_next_replica()
     {
         // The sidecar answers for a dead app with Dapr's 500 ERR_DIRECT_INVOKE (reference dapr.md §3).
-        var calls = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        await using WebApplication sidecar = builder.Build();
-        string[] replicas = ["stemedb-node-1", "stemedb-node-2"];
-        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
-        {
-            calls.Enqueue($"{app} {path}");
-            if (path == "internal/v1/meta-range")
-            {
-                return Microsoft.AspNetCore.Http.Results.Ok(new
-                {
-                    shardCount = 16,
-                    descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas, generation = 0, timestamp = 0, proposer = "stemedb-node-1" } },
-                });
-            }
-
-            if (path == "internal/v1/members")
-            {
-                return Microsoft.AspNetCore.Http.Results.Ok(replicas.Select((r, i) => new { id = r, appId = r, httpAddress = "http://unused", swimAddress = $"127.0.0.1:{i + 1}", state = "alive", incarnation = 1 }));
-            }
-
-            return app == "stemedb-node-1"
-                ? Microsoft.AspNetCore.Http.Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = "failed to invoke, id: stemedb-node-1, err: connection refused" }, statusCode: 500)
-                : Microsoft.AspNetCore.Http.Results.Ok(new[] { new { id = "a1", subject = "s", predicate = "p", @object = 1, assertedAt = 1 } });
-        });
-        await sidecar.StartAsync();
-
-        await using GatewayHost gateway = await GatewayHost.StartAsync([], new()
-        {
-            ["Gateway:Transport"] = "Dapr",
-            ["Gateway:Seeds:0"] = "stemedb-node-1",
-            ["DAPR_HTTP_ENDPOINT"] = sidecar.Urls.First(),
-            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
-        });
+        var calls = new ConcurrentQueue<string>();
+        await using WebApplication sidecar = await StartSidecarAsync(["stemedb-node-1", "stemedb-node-2"], calls, (app, _) => app == "stemedb-node-1"
+            ? Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = "failed to invoke, id: stemedb-node-1, err: connection refused" }, statusCode: 500)
+            : Results.Ok(new[] { new { id = "a1", subject = "s", predicate = "p", @object = 1, assertedAt = 1 } }));
+        await using GatewayHost gateway = await StartGatewayBehindAsync(sidecar);
         await gateway.WaitReadyAsync();
 
         // node-1 leads (first replica); its sidecar's failure must send the read on to node-2.
@@ -148,4 +93,42 @@ public sealed class GatewayDaprTests
         Assert.Contains("stemedb-node-1 internal/v1/subjects/s/assertions", calls);
         Assert.Contains("stemedb-node-2 internal/v1/subjects/s/assertions", calls);
     }
+
+    /// <summary>
+    /// A stand-in for the sidecar's HTTP invoke API (/v1.0/invoke/{app-id}/method/{path}) in front of a
+    /// one-range cluster replicated by <paramref name="replicas"/>; every call is recorded as "app path",
+    /// and calls other than the routing snapshot go to <paramref name="other"/>.
+    /// </summary>
+    private static async Task<WebApplication> StartSidecarAsync(string[] replicas, ConcurrentQueue<string> calls, Func<string, string, IResult> other)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        WebApplication sidecar = builder.Build();
+        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
+        {
+            calls.Enqueue($"{app} {path}");
+            return path switch
+            {
+                "internal/v1/meta-range" => Results.Ok(new
+                {
+                    shardCount = 16,
+                    descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas, generation = 0, timestamp = 0, proposer = replicas[0] } },
+                }),
+                "internal/v1/members" => Results.Ok(replicas.Select((r, i) => new { id = r, appId = r, httpAddress = "http://unused", swimAddress = $"127.0.0.1:{i + 1}", state = "alive", incarnation = 1 })),
+                _ => other(app, path),
+            };
+        });
+        await sidecar.StartAsync();
+        return sidecar;
+    }
+
+    private static Task<GatewayHost> StartGatewayBehindAsync(WebApplication sidecar) =>
+        GatewayHost.StartAsync([], new()
+        {
+            ["Gateway:Transport"] = "Dapr",
+            ["Gateway:Seeds:0"] = "stemedb-node-1",
+            ["DAPR_HTTP_ENDPOINT"] = sidecar.Urls.First(),
+            ["DAPR_GRPC_ENDPOINT"] = "http://127.0.0.1:1",
+        });
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -151,8 +152,8 @@ public sealed class BenchCluster : IAsyncDisposable
 
     private static async Task<bool> AllJoinedAsync(HttpClient http, Uri node, int nodes)
     {
-        string members = await http.GetStringAsync(new Uri(node, "/internal/v1/members"));
-        return members.Split("\"alive\"").Length - 1 == nodes;
+        List<StemeDb.Cluster.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Cluster.Wire.MemberDto>>(new Uri(node, "/internal/v1/members")))!;
+        return members.Count(m => m.State == "alive") == nodes;
     }
 
     private async Task AddSidecarAsync(bool dapr, string appId, Uri appUrl, StandInBroker broker, ConcurrentDictionary<string, StandInSidecar> registry, Dictionary<string, string?> settings)

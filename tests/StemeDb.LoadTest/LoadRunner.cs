@@ -14,7 +14,7 @@ namespace StemeDb.LoadTest;
 /// </summary>
 public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? leaders)
 {
-    private static readonly byte[] Pad = Encoding.UTF8.GetBytes(new string('x', 64));
+    private static readonly string Pad = new('x', 64);
     private readonly Zipf? _zipf = options.Distribution == "zipf" ? new Zipf(options.Keys, options.ZipfExponent) : null;
     private long _sequence;
 
@@ -158,8 +158,8 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
         // A new assertion each time (a distinct object), so every write is stored, not deduplicated.
         long n = Interlocked.Increment(ref _sequence);
         string body = options.Api == "node"
-            ? $"{{\"assertions\":[{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Encoding.UTF8.GetString(Pad)}\"}}}}]}}"
-            : $"{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Encoding.UTF8.GetString(Pad)}\"}}}}";
+            ? $"{{\"assertions\":[{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}]}}"
+            : $"{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}";
         return new HttpRequestMessage(HttpMethod.Post, new Uri(root, options.Api == "node" ? "/internal/v1/assertions" : "/v1/assertions"))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
