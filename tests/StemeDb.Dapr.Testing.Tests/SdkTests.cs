@@ -107,6 +107,7 @@ public sealed class SdkTests : IAsyncLifetime
         Assert.Equal(new Order("o-1", 3), received);
         global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest published = Assert.Single(_clientSidecar.Published);
         Assert.Equal("application/json", published.DataContentType);
+        await _broker.IdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, _broker.Delivered);
     }
 

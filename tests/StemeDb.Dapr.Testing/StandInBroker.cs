@@ -36,6 +36,8 @@ public sealed class StandInBroker
     private int _dropped;
     private int _lost;
     private int _duplicated;
+    private int _inFlight;
+    private TaskCompletionSource _idle = NewIdle(completed: true);
 
     public void Subscribe(string pubsub, string topic, string route, StandInSidecar sidecar) => _subscriptions.Add((pubsub, topic, route, sidecar));
 
@@ -59,13 +61,69 @@ public sealed class StandInBroker
 
             foreach (TimeSpan delay in delays)
             {
+                Begin();
                 _ = Task.Run(async () =>
                 {
-                    await Task.Delay(delay);
-                    bool ok = await s.Sidecar.DeliverAsync(s.Route, cloudEvent);
-                    Interlocked.Increment(ref ok ? ref _delivered : ref _dropped);
+                    try
+                    {
+                        await Task.Delay(delay);
+                        bool ok = await s.Sidecar.DeliverAsync(s.Route, cloudEvent);
+                        Interlocked.Increment(ref ok ? ref _delivered : ref _dropped);
+                    }
+                    finally
+                    {
+                        End();
+                    }
                 });
             }
         }
+    }
+
+    /// <summary>
+    /// Completes when no delivery is in flight. A subscriber sees a message before the delivery that
+    /// carried it has returned and been counted, so counters are read after this, not after the subscriber.
+    /// </summary>
+    public Task IdleAsync()
+    {
+        lock (_lock)
+        {
+            return _idle.Task;
+        }
+    }
+
+    private void Begin()
+    {
+        lock (_lock)
+        {
+            if (_inFlight++ == 0)
+            {
+                _idle = NewIdle(completed: false);
+            }
+        }
+    }
+
+    private void End()
+    {
+        TaskCompletionSource? done = null;
+        lock (_lock)
+        {
+            if (--_inFlight == 0)
+            {
+                done = _idle;
+            }
+        }
+
+        done?.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewIdle(bool completed)
+    {
+        var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (completed)
+        {
+            idle.SetResult();
+        }
+
+        return idle;
     }
 }

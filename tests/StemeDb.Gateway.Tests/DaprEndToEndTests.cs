@@ -67,6 +67,7 @@ public sealed class DaprEndToEndTests
                 new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 128), 128, NodeCluster.Shards, genesis.Replicas, 1, now, one.Id)), CancellationToken.None);
             await Wait.Until(() => cluster.Node(1).Table.Current.Entries.Length == 2 && cluster.Node(2).Table.Current.Entries.Length == 2, TimeSpan.FromSeconds(10), "nodes 2 and 3 got the split");
             await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 2, TimeSpan.FromSeconds(10), "the gateway got the split");
+            await broker.IdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
             Assert.True(broker.Delivered > 0);
         }
         finally
