@@ -15,6 +15,15 @@ public enum RangeChangeKind
 
     /// <summary>A descriptor that wins only part of its span (after conflicting proposals) is re-issued for that part.</summary>
     Repair,
+
+    /// <summary>The same replicas in another order: leadership moves to the new first replica (metadata only).</summary>
+    Reorder,
+
+    /// <summary>
+    /// The same descriptor one generation on: ends a slot whose proposer vanished after it was promised, so
+    /// the fenced range serves again.
+    /// </summary>
+    Renew,
 }
 
 /// <summary>
