@@ -10,17 +10,19 @@ namespace StemeDb.Cluster.Membership;
 /// <summary>
 /// The versioned, compact binary form of SWIM datagrams.
 /// <code>
-/// datagram = magic(0xB5) version(1) [tag(16): HMAC-SHA256 of the rest, when keys are set] message*
+/// datagram = magic(0xB5) version(2) cluster(8, little-endian) message* [tag(16): HMAC-SHA256 of all before it, when keys are set]
 /// message  = type(1) length(varint) payload
 /// </code>
 /// Integers are LEB128 varints, strings a varint length and UTF-8, addresses a family byte (4/6), the
 /// address bytes and a big-endian port. A receiver skips message types it does not know (a newer peer),
-/// and drops, never throws on, anything malformed: decoding returns false.
+/// and drops, never throws on, anything malformed: decoding returns false. A datagram of another cluster
+/// (<see cref="ClusterId"/>) is dropped before anything in it is read.
 /// </summary>
 public static class SwimCodec
 {
     public const byte Magic = 0xB5;
-    public const byte Version = 1;
+    public const byte Version = 2;
+    private const int ClusterBytes = 8;
 
     private enum MessageType : byte
     {
@@ -34,8 +36,8 @@ public static class SwimCodec
         PushPull = 8,
     }
 
-    /// <summary>Bytes of a datagram before its first message.</summary>
-    public static int HeaderBytes(Keyring keyring) => 2 + (keyring.IsEnabled ? Keyring.TagBytes : 0);
+    /// <summary>Bytes of a datagram that are not messages (the header, and the tag at the end).</summary>
+    public static int HeaderBytes(Keyring keyring) => 2 + ClusterBytes + (keyring.IsEnabled ? Keyring.TagBytes : 0);
 
     /// <summary>One message in its framed form (type, length, payload), ready to be put in a datagram.</summary>
     public static byte[] EncodeMessage(SwimMessage message)
@@ -80,22 +82,23 @@ public static class SwimCodec
     }
 
     /// <summary>A datagram from framed messages; signs it when the keyring has keys.</summary>
-    public static byte[] EncodeDatagram(IReadOnlyList<byte[]> framedMessages, Keyring keyring)
+    public static byte[] EncodeDatagram(IReadOnlyList<byte[]> framedMessages, Keyring keyring, ClusterId cluster = default)
     {
-        int header = HeaderBytes(keyring);
-        byte[] datagram = new byte[header + framedMessages.Sum(m => m.Length)];
+        int tag = keyring.IsEnabled ? Keyring.TagBytes : 0;
+        byte[] datagram = new byte[HeaderBytes(keyring) + framedMessages.Sum(m => m.Length)];
         datagram[0] = Magic;
         datagram[1] = Version;
-        int at = header;
+        BinaryPrimitives.WriteUInt64LittleEndian(datagram.AsSpan(2), cluster.Value);
+        int at = 2 + ClusterBytes;
         foreach (byte[] m in framedMessages)
         {
             m.CopyTo(datagram, at);
             at += m.Length;
         }
 
-        if (keyring.IsEnabled)
+        if (tag > 0)
         {
-            keyring.Sign(datagram.AsSpan(header), datagram.AsSpan(2, Keyring.TagBytes));
+            keyring.Sign(datagram.AsSpan(0, at), datagram.AsSpan(at, tag));
         }
 
         return datagram;
@@ -104,30 +107,51 @@ public static class SwimCodec
     public static byte[] EncodeDatagram(Keyring keyring, params SwimMessage[] messages) =>
         EncodeDatagram([.. messages.Select(EncodeMessage)], keyring);
 
+    /// <summary>The cluster a datagram says it is from, when it has a header at all.</summary>
+    public static bool TryReadCluster(ReadOnlySpan<byte> datagram, out ClusterId cluster)
+    {
+        cluster = default;
+        if (datagram.Length < 2 + ClusterBytes || datagram[0] != Magic || datagram[1] != Version)
+        {
+            return false;
+        }
+
+        cluster = new ClusterId(BinaryPrimitives.ReadUInt64LittleEndian(datagram[2..]));
+        return true;
+    }
+
     /// <summary>Why a datagram was refused, for the counters.</summary>
     public enum DecodeResult
     {
         Ok,
         Malformed,
         Unauthenticated,
+
+        /// <summary>Well-formed and from another cluster.</summary>
+        ForeignCluster,
     }
 
     /// <summary>Parses a datagram into <paramref name="messages"/>. Never throws on bad input.</summary>
-    public static DecodeResult TryDecodeDatagram(ReadOnlySpan<byte> datagram, Keyring keyring, List<SwimMessage> messages)
+    public static DecodeResult TryDecodeDatagram(ReadOnlySpan<byte> datagram, Keyring keyring, List<SwimMessage> messages, ClusterId cluster = default)
     {
         messages.Clear();
-        int header = HeaderBytes(keyring);
-        if (datagram.Length < header || datagram[0] != Magic || datagram[1] != Version)
+        if (datagram.Length < HeaderBytes(keyring) || !TryReadCluster(datagram, out ClusterId from))
         {
             return DecodeResult.Malformed;
         }
 
-        if (keyring.IsEnabled && !keyring.Verify(datagram[header..], datagram.Slice(2, Keyring.TagBytes)))
+        int tag = keyring.IsEnabled ? Keyring.TagBytes : 0;
+        if (tag > 0 && !keyring.Verify(datagram[..^tag], datagram[^tag..]))
         {
             return DecodeResult.Unauthenticated;
         }
 
-        var reader = new Reader(datagram[header..]);
+        if (from != cluster)
+        {
+            return DecodeResult.ForeignCluster;
+        }
+
+        var reader = new Reader(datagram[(2 + ClusterBytes)..^tag]);
         while (!reader.AtEnd)
         {
             if (!reader.TryByte(out byte type) || !reader.TryVarUInt(out uint length) || !reader.TrySlice((int)Math.Min(length, int.MaxValue), out ReadOnlySpan<byte> body))

@@ -62,6 +62,9 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private int _largest;
     private long _malformed;
     private long _unauthenticated;
+    private long _foreign;
+    private readonly HashSet<ClusterId> _foreignLogged = [];
+    private readonly ClusterId _cluster;
     private long _deathsDeclared;
     private long _refutations;
 
@@ -72,7 +75,8 @@ public sealed partial class SwimMembership : IAsyncDisposable
         Keyring keyring,
         TimeProvider time,
         Random? random = null,
-        ILogger<SwimMembership>? logger = null)
+        ILogger<SwimMembership>? logger = null,
+        ClusterId cluster = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(local);
@@ -89,6 +93,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         _awareness = new Awareness(config.AwarenessMaxMultiplier, config.Lifeguard);
         _maxDatagram = config.MaxPacketBytes;
         LocalId = local.Id;
+        _cluster = cluster;
 
         // A boot incarnation from the clock: a restarted member outranks what the cluster remembers of its
         // previous life without waiting to be accused (memberlist #311), as long as clocks move forward.
@@ -154,7 +159,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         {
             lock (_lock)
             {
-                return new SwimStats(_received, _sent, _bytesSent, _largest, _malformed, _unauthenticated, _deathsDeclared, _refutations, _awareness.Score);
+                return new SwimStats(_received, _sent, _bytesSent, _largest, _malformed, _unauthenticated, _deathsDeclared, _refutations, _awareness.Score, _foreign);
             }
         }
     }
@@ -441,8 +446,20 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private void OnDatagram(ReadOnlyMemory<byte> datagram, IPEndPoint from) => Run(() =>
     {
         _received++;
-        switch (SwimCodec.TryDecodeDatagram(datagram.Span, _keyring, _decoded))
+        switch (SwimCodec.TryDecodeDatagram(datagram.Span, _keyring, _decoded, _cluster))
         {
+            case SwimCodec.DecodeResult.ForeignCluster:
+                _foreign++;
+                SwimCodec.TryReadCluster(datagram.Span, out ClusterId foreign);
+                // Once per foreign cluster (bounded), so a misconfigured neighbour cannot flood the log.
+                if (_foreignLogged.Count < 64 && _foreignLogged.Add(foreign))
+                {
+                    _logger.LogWarning(
+                        "Dropped SWIM datagrams from {Address}: it belongs to cluster {Foreign}, this node to cluster {Cluster} (another genesis, shard count or cluster name); it is refused as a member",
+                        from, foreign, _cluster);
+                }
+
+                return;
             case SwimCodec.DecodeResult.Unauthenticated:
                 _unauthenticated++;
                 _logger.LogDebug("Dropped a SWIM datagram from {Address}: authentication failed", from);
@@ -508,7 +525,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
 
     private void SendFramed(IPEndPoint to, List<byte[]> framed)
     {
-        byte[] datagram = SwimCodec.EncodeDatagram(framed, _keyring);
+        byte[] datagram = SwimCodec.EncodeDatagram(framed, _keyring, _cluster);
         _sent++;
         _bytesSent += datagram.Length;
         _largest = Math.Max(_largest, datagram.Length);

@@ -10,4 +10,5 @@ public sealed record SwimStats(
     long DroppedUnauthenticated,
     long DeathsDeclared,
     long Refutations,
-    int HealthScore);
+    int HealthScore,
+    long DroppedForeignCluster = 0);

@@ -78,6 +78,24 @@ public class SwimCodecTests
     }
 
     [Fact]
+    public void A_datagram_of_another_cluster_is_refused_and_its_cluster_id_is_signed()
+    {
+        var ours = new ClusterId(0x1111);
+        var theirs = new ClusterId(0x2222);
+        var messages = new List<SwimMessage>();
+        byte[] datagram = SwimCodec.EncodeDatagram([SwimCodec.EncodeMessage(new Ping(1, new NodeId("a"), new NodeId("b")))], KeyA, theirs);
+        Assert.Equal(SwimCodec.DecodeResult.ForeignCluster, SwimCodec.TryDecodeDatagram(datagram, KeyA, messages, ours));
+        Assert.Empty(messages);
+        Assert.True(SwimCodec.TryReadCluster(datagram, out ClusterId from));
+        Assert.Equal(theirs, from);
+        Assert.Equal(SwimCodec.DecodeResult.Ok, SwimCodec.TryDecodeDatagram(datagram, KeyA, messages, theirs));
+
+        // Rewriting the cluster id to ours breaks the tag: the id cannot be forged without the key.
+        BitConverter.TryWriteBytes(datagram.AsSpan(2, 8), ours.Value);
+        Assert.Equal(SwimCodec.DecodeResult.Unauthenticated, SwimCodec.TryDecodeDatagram(datagram, KeyA, messages, ours));
+    }
+
+    [Fact]
     public void A_tampered_datagram_is_refused()
     {
         byte[] datagram = SwimCodec.EncodeDatagram(KeyA, new SuspectMessage(new NodeId("node-1"), 5, new NodeId("node-2")));

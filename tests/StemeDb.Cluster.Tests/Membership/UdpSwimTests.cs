@@ -40,10 +40,10 @@ public sealed class UdpSwimTests : IAsyncLifetime
         }
     }
 
-    private SwimMembership Start(int i, int port = 0)
+    private SwimMembership Start(int i, int port = 0, ClusterId cluster = default)
     {
         var transport = new UdpSwimTransport(new IPEndPoint(IPAddress.Loopback, port));
-        var member = new SwimMembership(Config(), new LocalMember(new NodeId($"node-{i}"), $"stemedb-node-{i}", $"http://127.0.0.1:{5000 + i}"), transport, new Keyring([ClusterKey]), TimeProvider.System);
+        var member = new SwimMembership(Config(), new LocalMember(new NodeId($"node-{i}"), $"stemedb-node-{i}", $"http://127.0.0.1:{5000 + i}"), transport, new Keyring([ClusterKey]), TimeProvider.System, cluster: cluster);
         member.Start();
         _members.Add(member);
         return member;
@@ -72,6 +72,24 @@ public sealed class UdpSwimTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
             await Task.Delay(50);
         }
+    }
+
+    [Fact]
+    public async Task A_member_of_another_cluster_is_refused_although_it_holds_the_key()
+    {
+        ClusterId ours = ClusterId.FromGenesis("stemedb", 4096, [new NodeId("node-0"), new NodeId("node-1")]);
+        ClusterId theirs = ClusterId.FromGenesis("stemedb", 4096, [new NodeId("node-9")]);
+        SwimMembership seed = Start(0, cluster: ours);
+        SwimMembership friend = Start(1, cluster: ours);
+        await friend.JoinAsync([seed.Self.SwimAddress]);
+        SwimMembership stranger = Start(9, cluster: theirs);
+
+        // The same key, the seed's address: the join gets no answer, and the seed counts what it dropped.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stranger.JoinAsync([seed.Self.SwimAddress], new CancellationTokenSource(TimeSpan.FromSeconds(3)).Token));
+        Assert.True(seed.Stats.DroppedForeignCluster > 0);
+        Assert.Equal(2, seed.ActiveMembers.Count);
+        Assert.DoesNotContain(seed.Members, m => m.Id == stranger.LocalId);
+        Assert.Single(stranger.ActiveMembers);
     }
 
     [Fact]
