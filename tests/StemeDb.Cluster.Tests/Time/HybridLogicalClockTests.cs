@@ -111,4 +111,69 @@ public class HybridLogicalClockTests
 
         public override DateTimeOffset GetUtcNow() => UtcNow;
     }
+
+    private sealed class MemoryCeiling : IClockCeiling
+    {
+        public long Stored { get; private set; }
+
+        public int Writes { get; private set; }
+
+        public long Load() => Stored;
+
+        public void Store(long wallMilliseconds)
+        {
+            Assert.True(wallMilliseconds >= Stored, "the stored bound went down");
+            Stored = wallMilliseconds;
+            Writes++;
+        }
+    }
+
+    [Fact]
+    public void After_a_restart_with_the_clock_set_back_no_timestamp_is_below_one_issued_before()
+    {
+        var time = new SteppedClock { UtcNow = Start };
+        var ceiling = new MemoryCeiling();
+        var before = new HybridLogicalClock(time, TimeSpan.FromMilliseconds(500), ceiling);
+        HlcTimestamp last = default;
+        for (int i = 0; i < 1000; i++)
+        {
+            time.UtcNow = Start.AddMilliseconds(i * 3);
+            last = before.Now();
+        }
+
+        // Also what it observed from a peer (ahead, within the offset) counts as issued.
+        last = before.Update(new HlcTimestamp(time.UtcNow.ToUnixTimeMilliseconds() + 400, 0));
+        Assert.True(ceiling.Stored >= last.WallMilliseconds);
+        Assert.True(ceiling.Writes < 10, $"the bound was stored {ceiling.Writes} times for 3 s of timestamps");
+
+        time.UtcNow = Start.AddSeconds(-30); // the process restarts with its clock set back
+        var after = new HybridLogicalClock(time, TimeSpan.FromMilliseconds(500), ceiling);
+        Assert.True(after.Now() > last);
+        Assert.True(after.BehindCeiling > TimeSpan.FromSeconds(29));
+
+        // Without a stored bound the same restart goes back: what the ceiling is for.
+        var forgetful = new HybridLogicalClock(time, TimeSpan.FromMilliseconds(500));
+        Assert.True(forgetful.Now() < last);
+    }
+
+    [Fact]
+    public void The_background_extension_keeps_the_write_path_from_storing()
+    {
+        var time = new FakeTimeProvider(Start);
+        var ceiling = new MemoryCeiling();
+        var clock = new HybridLogicalClock(time, TimeSpan.FromMilliseconds(500), ceiling, TimeSpan.FromSeconds(1));
+        clock.ExtendCeiling();
+        int writes = ceiling.Writes;
+        for (int i = 0; i < 100; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            clock.Now();
+        }
+
+        Assert.Equal(writes, ceiling.Writes); // 1 s of lead covers the 1 s of timestamps
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        clock.ExtendCeiling();
+        Assert.Equal(writes + 1, ceiling.Writes);
+        Assert.True(ceiling.Stored > time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
 }
