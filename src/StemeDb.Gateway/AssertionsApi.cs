@@ -76,16 +76,18 @@ public static class AssertionsApi
                 return refusal;
             }
 
-            // One request per range leader; ids come back in the order sent. A range that moved meanwhile
-            // (421) sends its inputs back to be grouped again by the refreshed table.
+            // One request per range leader; ids come back in the order sent. A range that moved meanwhile, or
+            // is being changed (421), sends its inputs back to be grouped again by the refreshed table, until
+            // the request's budget (3 × Gateway:RequestTimeout) runs out.
             var ids = new string?[inputs!.Count];
             int stored = 0;
             List<int> pending = [.. Enumerable.Range(0, inputs.Count)];
+            long deadline = Environment.TickCount64 + (long)(options.RequestTimeout * 3).TotalMilliseconds;
             for (int round = 0; pending.Count > 0; round++)
             {
-                if (round == 10)
+                if (round > 0 && Environment.TickCount64 > deadline)
                 {
-                    return Problem(503, "Unavailable", "The ranges of this batch kept moving; retry the batch (writes are idempotent).");
+                    return Problem(503, "Unavailable", $"The ranges of this batch kept moving for {options.RequestTimeout * 3}; retry the batch (writes are idempotent).");
                 }
 
                 var retry = new List<int>();
@@ -126,7 +128,7 @@ public static class AssertionsApi
                 pending = retry;
                 if (pending.Count > 0)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(50 * (round + 1)), context.RequestAborted);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(50 * (round + 1), 500)), context.RequestAborted);
                 }
             }
 
@@ -146,9 +148,9 @@ public static class AssertionsApi
             return Problem(400, "Invalid predicate", $"predicate must be 1 to {AssertionLimits.MaxPredicateBytes} bytes of UTF-8.");
         }
 
-        string query = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?quorum=true&history={(history == true ? "true" : "false")}"
-            + (predicate is null ? "" : $"&predicate={Uri.EscapeDataString(predicate)}");
-        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Get, new Uri(address, query)), context.RequestAborted);
+        // The subject travels in the body: a sidecar decodes and normalizes an invoked method's path.
+        var query = new QueryRequest(subject, predicate, history == true);
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/query")) { Content = JsonContent.Create(query) }, context.RequestAborted);
         if (answer.Status != HttpStatusCode.OK)
         {
             return Relay(context, answer);
@@ -176,8 +178,8 @@ public static class AssertionsApi
             return Problem(400, "Invalid id", "id must be 64 hex digits (an assertion id as the write returned it).");
         }
 
-        string path = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions/{id}";
-        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Delete, new Uri(address, path)), context.RequestAborted);
+        var retract = new RetractRequest(subject, id);
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/retract")) { Content = JsonContent.Create(retract) }, context.RequestAborted);
         return answer.Status == HttpStatusCode.OK ? Results.Ok(new { retracted = id }) : Relay(context, answer);
     }
 

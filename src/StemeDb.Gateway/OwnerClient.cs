@@ -11,10 +11,13 @@ namespace StemeDb.Gateway;
 public sealed record Upstream(HttpStatusCode Status, byte[] Body, string? ContentType, NodeId? Node, string? Problem = null);
 
 /// <summary>
-/// Reaches the leader of a subject's range, with a per-request timeout. A connection failure demotes that
-/// node in the routing cache and the next live replica is tried; a 421 answer refreshes the cache from
-/// the descriptors it carries and the request is retried; anything else is the owner's answer. Writes
-/// may be sent again to another replica because they are idempotent (content ids).
+/// Reaches a replica of a subject's range, the leader first, within <c>3 × Gateway:RequestTimeout</c> in
+/// all. Any replica coordinates, so when one cannot serve the request another is asked: a connection
+/// failure or a timeout demotes that node in the routing cache (for a while, see
+/// <see cref="RoutingTable.Demote"/>); a 503 that says <c>retryElsewhere</c> (the node's store failed, or it
+/// could not reach a majority) skips it for this request only; a 421 refreshes the cache from the
+/// descriptors it carries and the request is sent again. Anything else is the answer. Sending a write
+/// again, to the same node or another, is safe: writes are idempotent (content ids).
 /// </summary>
 public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, GatewayOptions options, ILogger<OwnerClient> logger)
 {
@@ -23,6 +26,11 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
     /// <param name="retryMoved">Retry after a 421 (the cache is refreshed either way); false hands the 421 back, for callers that regroup a batch.</param>
     public async Task<Upstream> SendAsync(string subject, Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken, bool retryMoved = true)
     {
+        using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        total.CancelAfter(options.RequestTimeout * 3);
+        var skipped = new HashSet<NodeId>();
+        Upstream? refused = null;
+        NodeId? last = null;
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             if (table.Router is not { } router)
@@ -31,25 +39,44 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             }
 
             RangeRoute route = router.Route(subject);
-            if (!route.HasLiveReplica)
+            NodeId? next = null;
+            foreach (NodeId replica in route.LiveReplicas)
             {
-                return new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, $"No live replica for shard {route.Shard}: replicas {string.Join(", ", route.Descriptor.Replicas)} are all down.");
+                if (!skipped.Contains(replica))
+                {
+                    next = replica;
+                    break;
+                }
             }
 
-            NodeId node = route.Leader;
+            // As a last resort, replicas this gateway demoted that membership still calls alive.
+            foreach (NodeId replica in route.Descriptor.Replicas)
+            {
+                if (next is null && !skipped.Contains(replica) && table.IsMember(replica))
+                {
+                    next = replica;
+                }
+            }
+
+            if (next is not { } node)
+            {
+                // Every live replica was asked: the last refusal, or nobody to ask.
+                return refused ?? new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, $"No live replica for shard {route.Shard}: replicas {string.Join(", ", route.Descriptor.Replicas)} are all down or unreachable from this gateway.");
+            }
+
+            last = node;
             if (table.AddressOf(node) is not { } address)
             {
                 table.Demote(node);
+                skipped.Add(node);
                 continue;
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.RequestTimeout * 3); // the resilience handler's total budget
             try
             {
                 using HttpRequestMessage request = build(address);
-                using HttpResponseMessage response = await http.CreateClient("nodes").SendAsync(request, timeout.Token).ConfigureAwait(false);
-                byte[] body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+                using HttpResponseMessage response = await http.CreateClient("nodes").SendAsync(request, total.Token).ConfigureAwait(false);
+                byte[] body = await response.Content.ReadAsByteArrayAsync(total.Token).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.MisdirectedRequest && TryDescriptors(body, out List<RangeDescriptorDto>? moved))
                 {
                     table.Apply(moved!);
@@ -58,7 +85,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                         return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
                     }
 
-                    await Task.Delay(TimeSpan.FromMilliseconds(50 * Math.Min(attempt + 1, 10)), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * Math.Min(attempt + 1, 10)), total.Token).ConfigureAwait(false);
                     continue;
                 }
 
@@ -68,28 +95,65 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                     // refused connection, so the next replica is tried, never the sidecar's error returned.
                     logger.LogWarning("The sidecar could not reach {Node}; trying the next replica", node);
                     table.Demote(node);
+                    skipped.Add(node);
                     continue;
                 }
 
-                return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
+                var answer = new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && SaysRetryElsewhere(body))
+                {
+                    // This node could not do it (its store, or no majority from where it stands); another may.
+                    skipped.Add(node);
+                    refused = answer;
+                    continue;
+                }
+
+                return answer;
             }
-            catch (Exception e) when (e is Polly.Timeout.TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (e is Polly.Timeout.TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !total.IsCancellationRequested))
             {
-                return new Upstream(HttpStatusCode.GatewayTimeout, [], null, node, $"{node} did not answer within {options.RequestTimeout}.");
+                // No answer in time: this gateway may be cut off from that node alone. Writes are idempotent,
+                // so another replica is asked; the node is routed around for a while.
+                logger.LogWarning("{Node} did not answer within {Timeout}; trying the next replica", node, options.RequestTimeout);
+                table.Demote(node);
+                skipped.Add(node);
+                refused = new Upstream(HttpStatusCode.GatewayTimeout, [], null, node, $"{node} did not answer within {options.RequestTimeout}.");
+            }
+            catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return new Upstream(HttpStatusCode.GatewayTimeout, [], null, node, $"No replica answered within {options.RequestTimeout * 3} (last asked: {node}).");
             }
             catch (Polly.CircuitBreaker.BrokenCircuitException)
             {
                 // This node kept failing: route around it until it is reported alive again.
                 table.Demote(node);
+                skipped.Add(node);
             }
             catch (HttpRequestException e)
             {
                 logger.LogWarning("Request to {Node} failed ({Error}); trying the next replica", node, e.Message);
                 table.Demote(node);
+                skipped.Add(node);
             }
         }
 
-        return new Upstream(HttpStatusCode.ServiceUnavailable, [], null, null, "No replica could serve the request after repeated attempts.");
+        return refused ?? new Upstream(HttpStatusCode.ServiceUnavailable, [], null, last, "No replica could serve the request after repeated attempts.");
+    }
+
+    /// <summary>A node's 503 that names its own trouble (<c>"retryElsewhere": true</c>), not the range's.</summary>
+    internal static bool SaysRetryElsewhere(byte[] body)
+    {
+        try
+        {
+            using JsonDocument problem = JsonDocument.Parse(body);
+            return problem.RootElement.ValueKind == JsonValueKind.Object
+                && problem.RootElement.TryGetProperty("retryElsewhere", out JsonElement flag)
+                && flag.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Dapr answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; a node's own 500 is a problem+json body.</summary>

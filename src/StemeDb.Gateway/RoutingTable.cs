@@ -15,6 +15,7 @@ namespace StemeDb.Gateway;
 public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http, ILogger<RoutingTable> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<NodeId, MemberDto> _members = new();
+    private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _demotedUntil = new();
     private readonly Lock _lock = new();
     private readonly Random _random = new(); // used by the refresh loop only
     private RangeRouter? _router;
@@ -84,20 +85,31 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
                 logger.LogWarning("Routing around {Node}: it is {State}", id, member.State);
             }
         }
-        else if (router.MarkAlive(id))
+        else if ((!_demotedUntil.TryGetValue(id, out DateTimeOffset until) || DateTimeOffset.UtcNow >= until) && router.MarkAlive(id))
         {
+            _demotedUntil.TryRemove(id, out _);
             logger.LogInformation("Routing to {Node} again", id);
         }
     }
 
-    /// <summary>A connection to <paramref name="node"/> failed: route around it until it is reported alive.</summary>
+    /// <summary>Whether membership says <paramref name="node"/> is alive or suspected (whatever this gateway's own failures with it).</summary>
+    public bool IsMember(NodeId node) => _members.TryGetValue(node, out MemberDto? m) && m.State is "alive" or "suspect";
+
+    /// <summary>
+    /// A request to <paramref name="node"/> failed from here: route around it for <see cref="DemotionPeriod"/>
+    /// at least, even if membership reports it alive meanwhile (the others may reach it; this gateway does
+    /// not), then again once membership reports it alive.
+    /// </summary>
     public void Demote(NodeId node)
     {
+        _demotedUntil[node] = DateTimeOffset.UtcNow + DemotionPeriod;
         if (Router?.MarkDead(node) == true)
         {
-            logger.LogWarning("Routing around {Node}: a request to it failed", node);
+            logger.LogWarning("Routing around {Node} for {Period}: a request to it failed", node, DemotionPeriod);
         }
     }
+
+    public TimeSpan DemotionPeriod => options.RefreshInterval * 2 > TimeSpan.FromSeconds(10) ? options.RefreshInterval * 2 : TimeSpan.FromSeconds(10);
 
     /// <summary>One refresh from a seed or a known live node: the meta-range and the member list.</summary>
     public async Task<bool> RefreshAsync(CancellationToken cancellationToken)

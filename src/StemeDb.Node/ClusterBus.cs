@@ -1,6 +1,5 @@
 using StemeDb.Cluster.Wire;
 using StemeDb.Storage.Wire;
-using System.Net.Http.Json;
 using Dapr.Client;
 using StemeDb.Cluster.Membership;
 
@@ -16,37 +15,22 @@ public interface IClusterBus
     /// <summary>Where to call a peer's HTTP API: its own address, or <c>http://{app-id}/</c> through the sidecar.</summary>
     Uri? AddressOf(NodeInfo member);
 
-    /// <summary>Tells the others of a meta-range change: one message holding every descriptor it creates.</summary>
-    Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken);
+    /// <summary>
+    /// Publishes a decided meta-range change (one message holding every descriptor it creates) on the
+    /// topic; false when this adapter has no topic, and the caller posts it to every member instead.
+    /// </summary>
+    Task<bool> PublishMetaRangeAsync(MetaRangeDto update, CancellationToken cancellationToken);
 
     Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken);
 }
 
-/// <summary>Direct adapter: peers by their HTTP address; meta-range updates posted to every member.</summary>
-public sealed class DirectClusterBus(IHttpClientFactory http, ILogger<DirectClusterBus> logger) : IClusterBus
+/// <summary>Direct adapter: peers by their HTTP address; no topics (meta-range updates are posted to every member).</summary>
+public sealed class DirectClusterBus : IClusterBus
 {
     public Uri? AddressOf(NodeInfo member) =>
         Uri.TryCreate(member.HttpAddress, UriKind.Absolute, out Uri? uri) ? uri : null;
 
-    public async Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken)
-    {
-        await Task.WhenAll(members.Select(async m =>
-        {
-            if (AddressOf(m) is not { } address)
-            {
-                return;
-            }
-
-            try
-            {
-                using HttpResponseMessage response = await http.CreateClient("peers").PostAsJsonAsync(new Uri(address, "/internal/v1/meta-range"), update, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                logger.LogDebug(e, "Meta-range update to {Node} failed; anti-entropy will repair it", m.Id);
-            }
-        })).ConfigureAwait(false);
-    }
+    public Task<bool> PublishMetaRangeAsync(MetaRangeDto update, CancellationToken cancellationToken) => Task.FromResult(false);
 
     // Without Dapr there is no topic: in-process subscribers use SwimMembership.WatchAsync.
     public Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -64,8 +48,11 @@ public sealed class DaprClusterBus(DaprClient dapr, NodeOptions options, ILogger
 
     public Uri? AddressOf(NodeInfo member) => new($"http://{member.AppId}/");
 
-    public Task PublishMetaRangeAsync(MetaRangeDto update, IReadOnlyList<NodeInfo> members, CancellationToken cancellationToken) =>
-        dapr.PublishEventAsync(options.PubSubName, MetaRangeTopic, update, cancellationToken);
+    public async Task<bool> PublishMetaRangeAsync(MetaRangeDto update, CancellationToken cancellationToken)
+    {
+        await dapr.PublishEventAsync(options.PubSubName, MetaRangeTopic, update, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 
     public async Task PublishMembershipAsync(MembershipEvent change, CancellationToken cancellationToken)
     {

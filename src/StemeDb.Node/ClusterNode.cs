@@ -1,53 +1,59 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
 using System.Net;
-using System.Net.Http.Json;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Membership.Transport;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
+using StemeDb.Storage;
 
 namespace StemeDb.Node;
 
 /// <summary>
-/// This node's place in the cluster: SWIM membership (its HTTP address travels in the metadata), the
-/// meta-range and a router over it that follows membership, and the hybrid logical clock. With the direct
-/// adapter, meta-range updates are sent to every member and a random peer's table is pulled now and then
-/// (anti-entropy), so a lost update is repaired.
+/// This node's place in the cluster: its identity (node id, cluster id from the genesis), SWIM membership
+/// (its HTTP address travels in the metadata), the meta-range and a router over it that follows
+/// membership, and the hybrid logical clock (its upper bound kept in the store, so a restart never issues
+/// a lower timestamp). Spreading the meta-range is <see cref="MetaRangeSync"/>'s job.
 /// </summary>
 public sealed class ClusterNode : IHostedService, IAsyncDisposable
 {
     private readonly ClusterConfig _config;
     private readonly NodeOptions _options;
     private readonly TimeProvider _time;
-    private readonly IHttpClientFactory _http;
     private readonly IClusterBus _bus;
     private readonly ILogger<ClusterNode> _logger;
     private readonly ILoggerFactory _loggers;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Random _random = new(); // used by the anti-entropy loop only
+    private readonly Dictionary<NodeId, long> _skewLogged = [];
     private SwimMembership? _swim;
-    private Task? _background;
+    private Task? _ceilingLoop;
     private volatile bool _ready;
+    private long _clockRefusals;
 
-    public ClusterNode(ClusterConfig config, NodeOptions options, TimeProvider time, IHttpClientFactory http, IClusterBus bus, ILoggerFactory loggers)
+    public ClusterNode(ClusterConfig config, NodeOptions options, TimeProvider time, IClusterBus bus, RocksDbAssertionStore store, ILoggerFactory loggers)
     {
         _bus = bus;
         _config = config;
         _options = options;
         _time = time;
-        _http = http;
         _loggers = loggers;
         _logger = loggers.CreateLogger<ClusterNode>();
         Id = config.Node;
-        Clock = new HybridLogicalClock(time, config.Sharding.MaxClockOffset);
-        NodeId[] genesis = options.Genesis.Count > 0 ? [.. options.Genesis.Select(g => new NodeId(g))] : [Id];
-        Table = new MetaRange(config.Sharding.ShardCount, MetaRange.GenesisDescriptor(config.Sharding.ShardCount, genesis.Take(config.Sharding.ReplicationFactor), genesis[0]));
+        Founders = options.Founders(Id);
+        ClusterId = ClusterId.FromGenesis(config.Name, config.Sharding.ShardCount, Founders);
+        Clock = new HybridLogicalClock(time, config.Sharding.MaxClockOffset, new StoreClockCeiling(store));
+        Genesis = MetaRange.GenesisDescriptor(config.Sharding.ShardCount, Founders.Take(config.Sharding.ReplicationFactor), Founders[0]);
+        Table = new MetaRange(config.Sharding.ShardCount, Genesis);
         Router = new RangeRouter(Table);
     }
 
     public NodeId Id { get; }
+
+    /// <summary>The founding members (<c>Node:Genesis</c>, or this node alone), in order.</summary>
+    public IReadOnlyList<NodeId> Founders { get; }
+
+    public ClusterId ClusterId { get; }
+
+    public RangeDescriptor Genesis { get; }
 
     public MetaRange Table { get; }
 
@@ -55,7 +61,12 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
 
     public HybridLogicalClock Clock { get; }
 
+    public TimeProvider Time => _time;
+
     public bool IsReady => _ready;
+
+    /// <summary>Messages refused because the sender's clock was further ahead than the maximum offset.</summary>
+    public long ClockRefusals => Interlocked.Read(ref _clockRefusals);
 
     public SwimMembership Swim => _swim ?? throw new InvalidOperationException("The node has not started.");
 
@@ -66,44 +77,75 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         return info is { IsActive: true } ? _bus.AddressOf(info) : null;
     }
 
+    /// <summary>Whether SWIM takes <paramref name="node"/> for alive or suspected.</summary>
+    public bool IsActive(NodeId node) => node == Id || _swim?.Find(node) is { IsActive: true };
+
+    /// <summary>
+    /// Observes a peer's clock reading. False, counted and logged (once a minute per peer), when it is
+    /// further ahead than <c>Cluster:Sharding:MaxClockOffset</c>: the message must then be refused.
+    /// </summary>
+    public bool ObservePeerClock(HlcTimestamp remote, string peer)
+    {
+        if (Clock.TryUpdate(remote, out _))
+        {
+            return true;
+        }
+
+        Interlocked.Increment(ref _clockRefusals);
+        long now = _time.GetTimestamp();
+        var key = NodeId.IsValid(peer, out _) ? new NodeId(peer) : new NodeId("unknown");
+        bool log;
+        lock (_skewLogged)
+        {
+            log = !_skewLogged.TryGetValue(key, out long last) || _time.GetElapsedTime(last, now) > TimeSpan.FromMinutes(1);
+            if (log)
+            {
+                _skewLogged[key] = now;
+            }
+        }
+
+        if (log)
+        {
+            _logger.LogError(
+                "Refused a message from {Peer}: its clock reads {Remote}, more than {Offset} ahead of this node's ({Local}); check the clocks (NTP) of both",
+                peer, remote.ToDateTimeOffset(), _config.Sharding.MaxClockOffset, _time.GetUtcNow());
+        }
+
+        return false;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await WaitForClockAsync(cancellationToken).ConfigureAwait(false);
         SwimConfig swim = _config.Swim;
         IPAddress bind = IPAddress.Parse(swim.BindAddress);
         IPAddress? advertise = swim.AdvertiseAddress is null ? null : IPAddress.Parse(swim.AdvertiseAddress);
         var transport = new UdpSwimTransport(new IPEndPoint(bind, swim.BindPort), advertise, _loggers.CreateLogger<UdpSwimTransport>());
         var local = new LocalMember(Id, _options.AppId ?? Id.Value, _options.HttpAddress);
-        _swim = new SwimMembership(swim, local, transport, Keyring.FromBase64(swim.Keys), _time, logger: _loggers.CreateLogger<SwimMembership>());
+        _swim = new SwimMembership(swim, local, transport, Keyring.FromBase64(swim.Keys), _time, logger: _loggers.CreateLogger<SwimMembership>(), cluster: ClusterId);
         _swim.Changed += OnMembershipChanged;
         _swim.Start();
-        _logger.LogInformation("Node {Node} serves HTTP at {Http}, SWIM at {Swim}", Id, _options.HttpAddress, _swim.Self.SwimAddress);
+        _logger.LogInformation("Node {Node} of cluster {Cluster} serves HTTP at {Http}, SWIM at {Swim}", Id, ClusterId, _options.HttpAddress, _swim.Self.SwimAddress);
 
         IPEndPoint[] seeds = await ResolveSeedsAsync(swim.Seeds, cancellationToken).ConfigureAwait(false);
         if (seeds.Length > 0)
         {
             await _swim.JoinAsync(seeds, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
-            {
-                // Not fatal: the anti-entropy loop pulls again every few seconds.
-                _logger.LogWarning(e, "Could not fetch the meta-range from a peer at start; retrying in the background");
-            }
         }
 
-        _ready = true;
-        _background = Task.Run(() => AntiEntropyLoop(_stopping.Token), CancellationToken.None);
+        _ceilingLoop = Task.Run(() => ExtendCeilingLoop(_stopping.Token), CancellationToken.None);
     }
+
+    /// <summary>Set once the meta-range has been fetched from a peer (or there is none to ask).</summary>
+    internal void MarkReady() => _ready = true;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _ready = false;
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_background is not null)
+        if (_ceilingLoop is not null)
         {
-            await _background.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _ceilingLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         if (_swim is not null)
@@ -139,18 +181,48 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Applies an update here and tells the others (best effort; anti-entropy repairs a loss).</summary>
-    public async Task PublishAsync(MetaRangeUpdate update, CancellationToken cancellationToken)
+    /// <summary>
+    /// After a restart with the clock set back, waits (up to 10 s) until physical time passes what the
+    /// clock may have issued before: peers would refuse timestamps that far ahead. The clock itself never
+    /// goes back either way.
+    /// </summary>
+    private async Task WaitForClockAsync(CancellationToken cancellationToken)
     {
-        Router.Apply(update);
-        var body = new MetaRangeDto(Table.ShardCount, [.. update.Descriptors.Select(RangeDescriptorDto.From)]);
-        try
+        TimeSpan behind = Clock.BehindCeiling;
+        if (behind <= TimeSpan.Zero)
         {
-            await _bus.PublishMetaRangeAsync(body, [.. Swim.ActiveMembers.Where(m => m.Id != Id)], cancellationToken).ConfigureAwait(false);
+            return;
         }
-        catch (Exception e) when (e is Dapr.DaprException or HttpRequestException)
+
+        if (behind > TimeSpan.FromSeconds(10))
         {
-            _logger.LogWarning(e, "Publishing a meta-range update failed; anti-entropy will spread it");
+            _logger.LogError("The clock is {Behind} behind what this node issued before it restarted; it starts anyway, above that, and peers will refuse it until the clocks agree", behind);
+            return;
+        }
+
+        _logger.LogWarning("The clock is {Behind} behind what this node issued before it restarted; waiting that long before joining", behind);
+        await Task.Delay(behind, _time, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ExtendCeilingLoop(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                Clock.ExtendCeiling();
+                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StorageException e)
+            {
+                // The write path stores the bound itself when it must; this loop only saves it the wait.
+                _logger.LogWarning(e, "Could not store the clock's upper bound; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 
@@ -173,53 +245,6 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task AntiEntropyLoop(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_options.MetaRangePullInterval, _time, cancellationToken).ConfigureAwait(false);
-                await PullMetaRangeAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException or System.Text.Json.JsonException)
-            {
-                // A peer that hangs (HttpClient timeout) or fails: the next round asks another.
-                _logger.LogDebug(e, "Meta-range anti-entropy round failed");
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "Meta-range anti-entropy round failed unexpectedly; trying again next round");
-            }
-        }
-    }
-
-    /// <summary>Merges the meta-range of a random active peer into ours.</summary>
-    private async Task PullMetaRangeAsync(CancellationToken cancellationToken)
-    {
-        NodeInfo[] peers = [.. Swim.ActiveMembers.Where(m => m.Id != Id)];
-        if (peers.Length == 0)
-        {
-            return;
-        }
-
-        NodeInfo peer = peers[_random.Next(peers.Length)];
-        if (_bus.AddressOf(peer) is not { } address)
-        {
-            return;
-        }
-
-        MetaRangeDto? snapshot = await _http.CreateClient("peers").GetFromJsonAsync<MetaRangeDto>(new Uri(address, "/internal/v1/meta-range"), cancellationToken).ConfigureAwait(false);
-        if (snapshot is not null && snapshot.ShardCount == Table.ShardCount && Router.Apply(snapshot.Descriptors.Select(d => d.ToDescriptor())))
-        {
-            _logger.LogInformation("Meta-range updated from {Node}", peer.Id);
-        }
-    }
-
     private static async Task<IPEndPoint[]> ResolveSeedsAsync(IEnumerable<string> seeds, CancellationToken cancellationToken)
     {
         var result = new List<IPEndPoint>();
@@ -233,5 +258,13 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         }
 
         return [.. result];
+    }
+
+    /// <summary>The clock's upper bound in the node's store (one synced write per second at most).</summary>
+    private sealed class StoreClockCeiling(RocksDbAssertionStore store) : IClockCeiling
+    {
+        public long Load() => store.GetMeta(MetaKind.Clock, []) is { Length: 8 } value ? BitConverter.ToInt64(value) : 0;
+
+        public void Store(long wallMilliseconds) => store.PutMeta(MetaKind.Clock, [], BitConverter.GetBytes(wallMilliseconds));
     }
 }

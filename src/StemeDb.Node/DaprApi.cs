@@ -1,7 +1,6 @@
 using StemeDb.Cluster.Wire;
 using StemeDb.Storage.Wire;
 using Dapr;
-using StemeDb.Cluster.Errors;
 
 namespace StemeDb.Node;
 
@@ -20,23 +19,17 @@ public static class DaprApi
         return app;
     }
 
-    private static IResult OnMetaRange(MetaRangeDto? update, ClusterNode node, ILogger<ClusterNode> logger)
+    private static IResult OnMetaRange(MetaRangeDto? update, MetaRangeSync sync, ILogger<MetaRangeSync> logger)
     {
-        if (update?.Descriptors is null || update.ShardCount != node.Table.ShardCount)
-        {
-            logger.LogWarning("Dropped a meta-range event: {Reason}", update is null ? "no body" : $"shard count {update.ShardCount}, this cluster has {node.Table.ShardCount}");
-            return Results.Ok(new { status = "DROP" });
-        }
-
         try
         {
-            node.Router.Apply(update.Descriptors.Select(d => d.ToDescriptor()));
+            if (sync.Accept(update, "the meta-range topic") is { } refused)
+            {
+                logger.LogWarning("Dropped a meta-range event: {Reason}", refused);
+                return Results.Ok(new { status = "DROP" });
+            }
+
             return Results.Ok(new { status = "SUCCESS" });
-        }
-        catch (Exception e) when (e is StemeDbClusterException or ArgumentException or FormatException or OverflowException)
-        {
-            logger.LogWarning(e, "Dropped a malformed meta-range event");
-            return Results.Ok(new { status = "DROP" });
         }
         catch (Exception e)
         {

@@ -1,19 +1,18 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
-using System.Net.Http.Json;
 using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Hashing;
-using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
+using StemeDb.Cluster.Wire;
 using StemeDb.Storage;
+using StemeDb.Storage.Wire;
 
 namespace StemeDb.Node;
 
 /// <summary>
-/// The internal HTTP API for gateways and peers (never exposed through the gateway). A request for a
-/// range this node does not serve gets 421 Misdirected Request with the descriptors this node has for
-/// it, so the caller refreshes its routing cache and retries; never wrong data.
+/// The internal HTTP API for gateways and peers (never exposed through the gateway). Subjects travel in
+/// bodies, never in a URL path: a Dapr sidecar decodes and normalizes the path of an invoked method. Any
+/// replica of a subject's range coordinates (<see cref="Coordinator"/>); a node that is no replica answers
+/// 421 with the descriptors it has; a node that cannot do it answers 503 with <c>retryElsewhere</c>.
 /// </summary>
 public static class NodeApi
 {
@@ -23,11 +22,17 @@ public static class NodeApi
     {
         RouteGroupBuilder api = app.MapGroup("/internal/v1");
         api.MapPost("/assertions", WriteAsync);
+        api.MapPost("/query", QueryAsync);
+        api.MapPost("/retract", RetractAsync);
         api.MapPost("/replicate", Replicate);
-        api.MapGet("/subjects/{subject}/assertions", ReadAsync);
-        api.MapDelete("/subjects/{subject}/assertions/{id}", RetractAsync);
-        api.MapGet("/meta-range", GetMetaRange);
-        api.MapPost("/meta-range", PostMetaRange);
+        api.MapPost("/replica/read", ReadAsReplica);
+        api.MapPost("/local/read", (QueryRequest? request, RocksDbAssertionStore store) =>
+            CheckSubject(request?.Subject) ?? Results.Ok(store.Read(request!.Subject!, request.Predicate, request.History).Select(s => AssertionDto.From(s.Assertion, s.RetractedAt)).ToList()));
+        api.MapGet("/meta-range", (MetaRangeSync sync) => Results.Ok(sync.Snapshot()));
+        api.MapPost("/meta-range", (MetaRangeDto? update, MetaRangeSync sync, HttpContext context) =>
+            sync.Accept(update, context.Request.Headers[InternalHeaders.Sender].ToString()) is { } refused
+                ? Problems.Invalid("descriptors", refused)
+                : Results.NoContent());
         api.MapGet("/members", (ClusterNode node) => Results.Ok(node.Swim.Members.Select(MemberDto.From)));
         return app;
     }
@@ -35,22 +40,23 @@ public static class NodeApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-        app.MapGet("/readyz", (ClusterNode node) => node.IsReady
-            ? Results.Ok(new { status = "ready" })
-            : Results.Problem(statusCode: 503, title: "Not ready", detail: "The node has not joined its cluster yet."));
+        app.MapGet("/readyz", (ClusterNode node, StoreHealth store) =>
+            !node.IsReady ? Results.Problem(statusCode: 503, title: "Not ready", detail: "The node has not joined its cluster yet.")
+            : !store.IsHealthy ? Results.Problem(statusCode: 503, title: "Not ready", detail: $"The store refuses writes: {store.Failure}")
+            : Results.Ok(new { status = "ready" }));
         return app;
     }
 
-    private static async Task<IResult> WriteAsync(WriteRequest? request, ClusterNode node, Replicator replicator, RocksDbAssertionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> WriteAsync(WriteRequest? request, ClusterNode node, Coordinator coordinator, StoreHealth health, CancellationToken cancellationToken)
     {
         if (request?.Assertions is not { Count: > 0 } inputs)
         {
-            return Invalid([new ValidationError("assertions", "must hold 1 to 1000 assertions.")]);
+            return Problems.Invalid("assertions", $"must hold 1 to {MaxBatch} assertions.");
         }
 
         if (inputs.Count > MaxBatch)
         {
-            return Invalid([new ValidationError("assertions", $"holds {inputs.Count} assertions; at most {MaxBatch} are allowed.")]);
+            return Problems.Invalid("assertions", $"holds {inputs.Count} assertions; at most {MaxBatch} are allowed.");
         }
 
         HlcTimestamp now = node.Clock.Now();
@@ -71,187 +77,158 @@ public static class NodeApi
 
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return Problems.Invalid(errors);
         }
 
-        // One replication per range; this node must lead each of them.
-        var groups = assertions.Select(a => (Assertion: a, Route: node.Router.Route(a.Subject))).GroupBy(x => x.Route.Entry).ToList();
-        foreach (var group in groups)
+        if (!health.IsHealthy)
         {
-            RangeRoute route = group.First().Route;
-            if (!route.HasLiveReplica || route.Leader != node.Id)
-            {
-                return Misdirected(node, route.Shard);
-            }
+            return NotHere(node, health);
         }
 
-        int stored = 0;
-        foreach (var group in groups)
+        // One quorum write per range, all at once; this node must be a replica of each.
+        var groups = assertions.GroupBy(a => node.Router.Route(a.Subject).Entry.Descriptor).ToList();
+        if (groups.FirstOrDefault(g => !g.Key.Replicas.Contains(node.Id)) is { } foreign)
         {
-            List<Assertion> batch = [.. group.Select(x => x.Assertion)];
-            var replicate = new ReplicateRequest([.. batch.Select(a => AssertionDto.From(a))], null);
-            Replicator.Outcome outcome = await replicator.ReplicateAsync(group.First().Route, replicate, () => stored += store.Write(batch), cancellationToken);
-            if (!outcome.Reached)
-            {
-                return Results.Problem(
-                    statusCode: StatusCodes.Status503ServiceUnavailable,
-                    title: "Write quorum not reached",
-                    detail: $"Stored on {outcome.Acknowledged} of {outcome.Replicas} replicas; {outcome.Quorum} are needed. Retrying is safe: writes are idempotent.");
-            }
+            return Problems.Misdirected(node, node.Router.Route(foreign.First().Subject).Shard);
         }
 
-        return Results.Ok(new WriteResponse([.. assertions.Select(a => a.Id.ToString())], stored));
+        QuorumOutcome[] outcomes = await Task.WhenAll(groups.Select(g => coordinator.ReplicateAsync(g.Key, [.. g], [], cancellationToken)));
+        if (outcomes.FirstOrDefault(o => o.Status != QuorumStatus.Ok) is { } failed)
+        {
+            // Some ranges may have stored theirs: a retry of the whole batch is safe (writes are idempotent).
+            return Refusal(node, failed, "Write quorum not reached", "Stored on", "Retrying is safe: writes are idempotent.");
+        }
+
+        return Results.Ok(new WriteResponse([.. assertions.Select(a => a.Id.ToString())], outcomes.Sum(o => o.Added)));
     }
 
-    private static IResult Replicate(ReplicateRequest? request, Replicator replicator)
+    private static async Task<IResult> QueryAsync(QueryRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
     {
-        if (request is null)
+        if (CheckSubject(request?.Subject) is { } bad)
         {
-            return Invalid([new ValidationError("body", "is required.")]);
+            return bad;
         }
 
-        try
+        RangeDescriptor range = node.Router.Route(request!.Subject!).Entry.Descriptor;
+        (QuorumOutcome outcome, List<AssertionDto> records) = await coordinator.ReadAsync(range, request.Subject!, request.Predicate, cancellationToken);
+        if (outcome.Status != QuorumStatus.Ok)
         {
-            IReadOnlyList<RangeDescriptor>? moved = replicator.StoreReplicated(request);
-            return moved is null ? Results.Ok() : MisdirectedWith(moved);
-        }
-        catch (InvalidAssertionException e)
-        {
-            return Invalid(e.Errors);
-        }
-    }
-
-    private static async Task<IResult> ReadAsync(string subject, string? predicate, bool? history, bool? quorum, ClusterNode node, RocksDbAssertionStore store, IHttpClientFactory http, NodeOptions options, CancellationToken cancellationToken)
-    {
-        try
-        {
-            SubjectRules.Validate(subject.AsSpan());
-        }
-        catch (InvalidSubjectException e)
-        {
-            return Invalid([new ValidationError("subject", e.Message)]);
+            return Refusal(node, outcome, "Read quorum not reached", "Answered by", "No answer is given from fewer than a majority of the range's replicas.");
         }
 
-        RangeRoute route = node.Router.Route(subject);
-        if (!route.Descriptor.Replicas.Contains(node.Id))
-        {
-            return Misdirected(node, route.Shard);
-        }
-
-        var merged = store.Read(subject, predicate, history: true).ToDictionary(s => s.Assertion.Id.ToString(), s => AssertionDto.From(s.Assertion, s.RetractedAt));
-        if (quorum == true)
-        {
-            // Union with the other live replicas: a write acknowledged by a quorum is on at least one of
-            // them. Asked all at once, so a read waits for the slowest replica, not for their sum.
-            string query = $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?history=true" + (predicate is null ? "" : $"&predicate={Uri.EscapeDataString(predicate)}");
-            HttpClient peers = http.CreateClient("peers");
-            List<AssertionDto>?[] answers = await Task.WhenAll(route.LiveReplicas.ToArray()
-                .Where(replica => replica != node.Id)
-                .Select(replica => node.AddressOf(replica))
-                .OfType<Uri>()
-                .Select(async address =>
-                {
-                    // A hung replica (frozen, cut off) must not hold the read longer than a write would wait for it.
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    timeout.CancelAfter(options.ReplicaTimeout);
-                    try
-                    {
-                        return await peers.GetFromJsonAsync<List<AssertionDto>>(new Uri(address, query), timeout.Token);
-                    }
-                    catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-                    {
-                        return null; // a replica that does not answer adds nothing; the others still make the union
-                    }
-                }));
-            foreach (AssertionDto a in answers.SelectMany(list => list ?? []))
-            {
-                merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? mine) ? Union(mine, a) : a;
-            }
-        }
-
-        return Results.Ok(merged.Values
-            .Where(a => history == true || a.RetractedAt is null)
+        return Results.Ok(records
+            .Where(a => request.History || a.RetractedAt is null)
             .OrderBy(a => a.AssertedAt)
             .ThenBy(a => a.Id, StringComparer.Ordinal)
             .ToList());
     }
 
-    private static async Task<IResult> RetractAsync(string subject, string id, ClusterNode node, Replicator replicator, RocksDbAssertionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> RetractAsync(RetractRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
     {
-        if (!AssertionId.TryParse(id, out AssertionId target))
+        if (CheckSubject(request?.Subject) is { } bad)
         {
-            return Invalid([new ValidationError("id", "must be 64 hex digits.")]);
+            return bad;
         }
 
-        try
+        if (!AssertionId.TryParse(request!.Id, out AssertionId target))
         {
-            SubjectRules.Validate(subject.AsSpan());
-        }
-        catch (InvalidSubjectException e)
-        {
-            return Invalid([new ValidationError("subject", e.Message)]);
+            return Problems.Invalid("id", "must be 64 hex digits.");
         }
 
-        RangeRoute route = node.Router.Route(subject);
-        if (!route.HasLiveReplica || route.Leader != node.Id)
+        // The assertion must exist for a majority read, not only in this node's copy (it may have missed it).
+        RangeDescriptor range = node.Router.Route(request.Subject!).Entry.Descriptor;
+        (QuorumOutcome read, List<AssertionDto> records) = await coordinator.ReadAsync(range, request.Subject!, null, cancellationToken);
+        if (read.Status != QuorumStatus.Ok)
         {
-            return Misdirected(node, route.Shard);
+            return Refusal(node, read, "Read quorum not reached", "Answered by", "The retraction was not stored: whether the assertion exists could not be read from a majority.");
         }
 
-        if (!store.Read(subject, history: true).Any(s => s.Assertion.Id == target))
+        if (!records.Any(a => a.Id == request.Id!.ToLowerInvariant()))
         {
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such assertion", detail: $"Subject '{subject}' has no assertion {id}.");
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such assertion", detail: $"Subject '{request.Subject}' has no assertion {request.Id}.");
         }
 
-        var retraction = new Retraction(subject, target, node.Clock.Now());
-        var request = new ReplicateRequest(null, [new RetractionDto(subject, id, retraction.RetractedAt.Packed)]);
-        Replicator.Outcome outcome = await replicator.ReplicateAsync(route, request, () => store.Retract(retraction), cancellationToken);
-        return outcome.Reached
-            ? Results.Ok(new { retracted = id })
-            : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Write quorum not reached", detail: $"Stored on {outcome.Acknowledged} of {outcome.Replicas} replicas; {outcome.Quorum} are needed.");
+        var retraction = new Retraction(request.Subject!, target, node.Clock.Now());
+        QuorumOutcome written = await coordinator.ReplicateAsync(range, [], [retraction], cancellationToken);
+        return written.Status == QuorumStatus.Ok
+            ? Results.Ok(new { retracted = target.ToString() })
+            : Refusal(node, written, "Write quorum not reached", "Stored on", "Retrying is safe: a retraction is idempotent.");
     }
 
-    private static IResult GetMetaRange(ClusterNode node) =>
-        Results.Ok(new MetaRangeDto(node.Table.ShardCount, [.. node.Table.Current.Descriptors().Select(RangeDescriptorDto.From)]));
-
-    private static IResult PostMetaRange(MetaRangeDto? update, ClusterNode node)
+    private static IResult Replicate(ReplicateRequest? request, Coordinator coordinator)
     {
-        if (update is null || update.ShardCount != node.Table.ShardCount)
+        if (request?.Descriptors is not { Count: > 0 } descriptors)
         {
-            return Invalid([new ValidationError("shardCount", $"must be {node.Table.ShardCount}.")]);
+            return Problems.Invalid("descriptors", "are required: the descriptors the records were routed by.");
         }
 
+        List<Assertion> assertions;
+        List<Retraction> retractions;
+        List<RangeDescriptor> ranges;
         try
         {
-            node.Router.Apply(update.Descriptors.Select(d => d.ToDescriptor()));
-            return Results.NoContent();
+            ranges = [.. descriptors.Select(d => d.ToDescriptor())];
+            assertions = [.. (request.Assertions ?? []).Select(a => a.ToAssertion())];
+            retractions = [.. (request.Retractions ?? []).Select(r => r.ToRetraction())];
+        }
+        catch (InvalidAssertionException e)
+        {
+            return Problems.Invalid(e.Errors);
         }
         catch (Exception e) when (e is StemeDbClusterException or ArgumentException or FormatException or OverflowException)
         {
-            return Invalid([new ValidationError("descriptors", e.Message)]);
+            return Problems.Invalid("descriptors", e.Message);
         }
+
+        (bool stored, IReadOnlyList<RangeDescriptor> current, bool storeFailed) = coordinator.StoreAsReplica(ranges, assertions, retractions);
+        return stored ? Results.Ok()
+            : storeFailed ? Problems.Unavailable("Store failed", "This replica's store refuses writes.", retryElsewhere: true)
+            : Problems.Misdirected(current, "This node does not hold the range at the generation the write was routed at, or promised a change of it.");
     }
 
-    private static AssertionDto Union(AssertionDto a, AssertionDto b) => a with
+    private static IResult ReadAsReplica(ReplicaReadRequest? request, Coordinator coordinator)
     {
-        AssertedAt = Math.Min(a.AssertedAt, b.AssertedAt),
-        RetractedAt = a.RetractedAt is null ? b.RetractedAt : b.RetractedAt is null ? a.RetractedAt : Math.Min(a.RetractedAt.Value, b.RetractedAt.Value),
+        if (request?.Descriptor is null || CheckSubject(request.Subject) is not null)
+        {
+            return Problems.Invalid("subject", "a descriptor and a valid subject are required.");
+        }
+
+        RangeDescriptor range;
+        try
+        {
+            range = request.Descriptor.ToDescriptor();
+        }
+        catch (Exception e) when (e is StemeDbClusterException or ArgumentException or FormatException or OverflowException)
+        {
+            return Problems.Invalid("descriptor", e.Message);
+        }
+
+        (List<AssertionDto>? records, IReadOnlyList<RangeDescriptor> current) = coordinator.ReadAsReplica(range, request.Subject, request.Predicate);
+        return records is not null ? Results.Ok(records) : Problems.Misdirected(current, "This node does not hold the range at that generation, or promised a change of it.");
+    }
+
+    /// <summary>A quorum operation that did not succeed, for the caller.</summary>
+    private static IResult Refusal(ClusterNode node, QuorumOutcome outcome, string title, string verb, string hint) => outcome.Status switch
+    {
+        QuorumStatus.Moved => Problems.Misdirected(outcome.Current),
+        QuorumStatus.Fenced => Problems.Misdirected(outcome.Current, $"{node.Id}: {outcome.Detail}"),
+        QuorumStatus.StoreFailed => Problems.Unavailable("Store failed", $"{node.Id}'s store refuses writes ({outcome.Detail}); another replica can serve this.", retryElsewhere: true),
+        _ => Problems.Unavailable(title, $"{verb} {outcome.Answered} of {outcome.Replicas} replicas; {outcome.Quorum} are needed ({node.Id} coordinated: {outcome.Detail}). {hint}", retryElsewhere: true),
     };
 
-    private static IResult Misdirected(ClusterNode node, int shard) =>
-        MisdirectedWith(node.Table.Current.DescriptorsOverlapping(shard, shard + 1));
+    private static IResult NotHere(ClusterNode node, StoreHealth health) =>
+        Problems.Unavailable("Store failed", $"{node.Id}'s store refuses writes ({health.Failure}); another replica can serve this.", retryElsewhere: true);
 
-    private static IResult MisdirectedWith(IReadOnlyList<RangeDescriptor> current) =>
-        Results.Problem(
-            statusCode: StatusCodes.Status421MisdirectedRequest,
-            title: "Range not served here",
-            detail: "This node does not lead or hold the range of this subject; refresh the routing cache from the descriptors and retry.",
-            extensions: new Dictionary<string, object?> { ["descriptors"] = current.Select(RangeDescriptorDto.From).ToList() });
-
-    private static IResult Invalid(IEnumerable<ValidationError> errors) =>
-        Results.Problem(
-            statusCode: StatusCodes.Status400BadRequest,
-            title: "Invalid request",
-            detail: string.Join(" ", errors.Select(e => $"{e.Field} {e.Message}")),
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.ToList() });
+    private static IResult? CheckSubject(string? subject)
+    {
+        try
+        {
+            SubjectRules.Validate((subject ?? "").AsSpan());
+            return null;
+        }
+        catch (InvalidSubjectException e)
+        {
+            return Problems.Invalid("subject", e.Message);
+        }
+    }
 }

@@ -6,7 +6,8 @@ namespace StemeDb.Node;
 /// <summary>Builds the node app; the process entry point and the in-process tests share it.</summary>
 public static class NodeApp
 {
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="configureServices">Replaces services after the defaults (tests: a clock of their own).</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? configureServices = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder.Configuration);
@@ -18,7 +19,7 @@ public static class NodeApp
         var storage = new StorageOptions();
         builder.Configuration.GetSection(StorageOptions.SectionName).Bind(storage);
         var errors = new List<string>();
-        node.Validate(errors);
+        node.Validate(errors, seeded: cluster.Swim.Seeds.Count > 0);
         if (errors.Count > 0)
         {
             throw new ClusterConfigException(errors);
@@ -29,7 +30,9 @@ public static class NodeApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount));
+        // The store belongs to this cluster: one made for another (another genesis) is refused at start.
+        var clusterId = Cluster.Membership.ClusterId.FromGenesis(cluster.Name, cluster.Sharding.ShardCount, node.Founders(cluster.Node));
+        builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount, clusterId));
         if (node.UsesDapr)
         {
             builder.Services.AddDaprClient();
@@ -42,13 +45,22 @@ public static class NodeApp
 
         builder.Services.AddSingleton<ClusterNode>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
-        builder.Services.AddSingleton<Replicator>();
+        builder.Services.AddSingleton<MetaRangeSync>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MetaRangeSync>());
+        builder.Services.AddSingleton<PeerClient>();
+        builder.Services.AddSingleton<FenceGate>();
+        builder.Services.AddSingleton<StoreHealth>();
+        builder.Services.AddSingleton<Coordinator>();
+        builder.Services.AddSingleton<ConsensusAcceptor>();
+        builder.Services.AddSingleton<DescriptorProposer>();
+        builder.Services.AddSingleton<RangeData>();
         builder.Services.AddSingleton<RangeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
+        configureServices?.Invoke(builder.Services);
         string? token = builder.Configuration[AppApiToken.Variable];
-        IHttpClientBuilder peers = builder.Services.AddHttpClient("peers", c =>
+        IHttpClientBuilder peers = builder.Services.AddHttpClient(PeerClient.HttpClientName, c =>
         {
-            c.Timeout = TimeSpan.FromSeconds(10);
+            c.Timeout = TimeSpan.FromSeconds(60); // each call has its own, shorter deadline (PeerClient)
             // With the direct adapter, peers call each other with the token their own sidecar would add.
             if (!string.IsNullOrEmpty(token) && !node.UsesDapr)
             {
@@ -56,6 +68,7 @@ public static class NodeApp
             }
         });
         peers.RemoveAllLoggers(); // no per-request log scopes on the replication and read paths; callers log failures
+        peers.AddHttpMessageHandler(sp => new PeerHeadersHandler(sp.GetRequiredService<ClusterNode>()));
         if (node.UsesDapr)
         {
             // http://{app-id}/path becomes {sidecar}/v1.0/invoke/{app-id}/method/path, with DAPR_API_TOKEN.
@@ -78,6 +91,7 @@ public static class NodeApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAppApiToken(builder.Configuration[AppApiToken.Variable]);
+        app.UseInternalHeaders(app.Services.GetRequiredService<ClusterNode>());
         if (node.UsesDapr)
         {
             app.UseCloudEvents();
@@ -85,6 +99,7 @@ public static class NodeApp
 
         app.MapHealthApi();
         app.MapNodeApi();
+        app.MapConsensusApi();
         app.MapRangeApi();
         if (node.UsesDapr)
         {

@@ -40,11 +40,34 @@ public sealed class NodeOptions
     /// </summary>
     public TimeSpan MetaRangePullInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Data of a range this node no longer replicates is dropped once the change is this old.</summary>
+    /// <summary>
+    /// Data of a range this node no longer replicates is dropped once this node has known the decided
+    /// change this long (local elapsed time) and nothing was imported into it meanwhile.
+    /// </summary>
     public TimeSpan DropGrace { get; set; } = TimeSpan.FromSeconds(30);
 
-    internal void Validate(List<string> errors)
+    /// <summary>
+    /// A replica that promised a change of a range and has not learned the decision this long later
+    /// resolves the slot itself (carrying any accepted value, or renewing the range), so a proposer that
+    /// died mid-change fences the range for about this long.
+    /// </summary>
+    public TimeSpan ConsensusRecoveryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The founding members as node ids, or <paramref name="self"/> alone when none are configured.</summary>
+    public IReadOnlyList<Cluster.Membership.NodeId> Founders(Cluster.Membership.NodeId self) =>
+        Genesis.Count > 0 ? [.. Genesis.Select(g => new Cluster.Membership.NodeId(g))] : [self];
+
+    /// <param name="seeded">Whether the node joins through seeds (Cluster:Swim:Seeds).</param>
+    internal void Validate(List<string> errors, bool seeded = false)
     {
+        if (seeded && Genesis.Count == 0)
+        {
+            // Without the founders this node would make a one-node genesis of its own: another cluster.
+            errors.Add(
+                $"{SectionName}:Genesis must be set when Cluster:Swim:Seeds are: a joining node names the same founding members, " +
+                $"in the same order, as the cluster it joins (for example {SectionName}__Genesis__0=stemedb-node-1, {SectionName}__Genesis__1=stemedb-node-2, ...).");
+        }
+
         if (!Uri.TryCreate(HttpAddress, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
         {
             errors.Add($"{SectionName}:HttpAddress must be an absolute http(s) URL (was '{HttpAddress}').");
@@ -58,9 +81,14 @@ public sealed class NodeOptions
             }
         }
 
-        if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || MetaRangePullInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero)
+        if (RangeCheckInterval <= TimeSpan.Zero || AntiEntropyInterval <= TimeSpan.Zero || MetaRangePullInterval <= TimeSpan.Zero || DropGrace < TimeSpan.Zero || ConsensusRecoveryTimeout <= TimeSpan.Zero)
         {
-            errors.Add($"{SectionName}:RangeCheckInterval, {SectionName}:AntiEntropyInterval and {SectionName}:MetaRangePullInterval must be positive, {SectionName}:DropGrace not negative.");
+            errors.Add($"{SectionName}:RangeCheckInterval, {SectionName}:AntiEntropyInterval, {SectionName}:MetaRangePullInterval and {SectionName}:ConsensusRecoveryTimeout must be positive, {SectionName}:DropGrace not negative.");
+        }
+
+        if (Genesis.Distinct(StringComparer.Ordinal).Count() != Genesis.Count)
+        {
+            errors.Add($"{SectionName}:Genesis lists a node twice.");
         }
 
         if (!UsesDapr && !string.Equals(Transport, "Direct", StringComparison.OrdinalIgnoreCase))

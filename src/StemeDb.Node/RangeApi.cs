@@ -19,6 +19,8 @@ public static class RangeApi
         api.MapPost("/import", Import);
         api.MapGet("/digest", (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(new DigestDto(start, end, store.Digest(start, end))));
+        api.MapGet("/digests", (int start, int end, RocksDbAssertionStore store) =>
+            ValidSpan(start, end, store) ?? Results.Ok(store.ShardDigests(start, end).Select(d => new ShardDigestDto(d.Shard, d.Digest)).ToList()));
         api.MapGet("/sizes", (ClusterNode node, RocksDbAssertionStore store) =>
         {
             // The bytes of each range this node holds a replica of, as its store counts them.
@@ -57,7 +59,7 @@ public static class RangeApi
         return Results.Ok(new RecordPage([.. page.Select(RecordDto.From)], next));
     }
 
-    private static IResult Import(int start, int end, List<RecordDto>? records, RocksDbAssertionStore store, RangeWorker worker)
+    private static IResult Import(int start, int end, List<RecordDto>? records, RocksDbAssertionStore store, RangeData data, StoreHealth health)
     {
         if (ValidSpan(start, end, store) is { } invalid)
         {
@@ -71,13 +73,18 @@ public static class RangeApi
 
         try
         {
-            worker.NoteImport(start, end);
+            data.NoteImport(start, end);
             int added = store.Import(records.Select(r => r.ToRecord()), start, end);
             return Results.Ok(new { added });
         }
         catch (Exception e) when (e is InvalidDataException or FormatException)
         {
             return Problem(400, e.Message);
+        }
+        catch (StorageException e)
+        {
+            health.Failed(e);
+            return Problems.Unavailable("Store failed", e.Message, retryElsewhere: true);
         }
     }
 

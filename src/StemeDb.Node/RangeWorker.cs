@@ -1,72 +1,72 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
-using System.Net.Http.Json;
 using StemeDb.Cluster.Configuration;
+using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Time;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;
 
 /// <summary>
-/// The range work of a leader, every <see cref="NodeOptions.RangeCheckInterval"/>: it asks the
-/// <see cref="RangeManager"/> what to do with the ranges it leads and does it. Splits, merges and repairs
-/// change metadata only (the replicas already hold the data). A replaced replica is filled before the new
-/// descriptor is published, and once more after it (to catch the writes made meanwhile). Anti-entropy
-/// compares range digests with the other replicas and exchanges records where they differ. Data of ranges
-/// this node no longer replicates is dropped after a grace period, never while an import is fresh.
+/// The range work of this node, every <see cref="NodeOptions.RangeCheckInterval"/>, each step of it on its
+/// own (a failing peer or range fails only its step, logged, and backs off; the round goes on), and the
+/// whole round bounded in time:
+/// <list type="number">
+/// <item>recovery: a slot this node promised and saw no decision of for <see cref="NodeOptions.ConsensusRecoveryTimeout"/>
+/// is resolved by this node (carrying what was accepted, or renewing the range), so the range serves again;</item>
+/// <item>the plan of the <see cref="RangeManager"/> for the ranges this node leads, each change carried
+/// through consensus by <see cref="DescriptorProposer"/> (a replica change first copies the bulk to the
+/// new replicas while the range still serves);</item>
+/// <item>dropping the data of ranges no longer replicated here (<see cref="RangeData.DropForeign"/>);</item>
+/// <item>anti-entropy, when due: the leader of each range exchanges the shards that differ with each replica.</item>
+/// </list>
 /// </summary>
 public sealed class RangeWorker(
     ClusterNode node,
+    MetaRangeSync sync,
+    ConsensusAcceptor acceptor,
+    DescriptorProposer proposer,
+    RangeData data,
+    FenceGate gate,
+    StoreHealth health,
     RocksDbAssertionStore store,
     ClusterConfig config,
     NodeOptions options,
-    IHttpClientFactory http,
     TimeProvider time,
     ILogger<RangeWorker> logger) : BackgroundService
 {
-    private const int PageSize = 500;
     private readonly RangeManager _manager = new(config.Sharding);
-    private readonly long[] _lastImport = NeverImported(config.Sharding.ShardCount);
-    private long _nextAntiEntropy; // only the worker's loop reads and writes it
+    private readonly Dictionary<string, (int Failures, long RetryAt)> _backoff = []; // the loop's only
+    private long _nextAntiEntropy;
+    private CancellationToken _stopping; // the host's, set before the first round: a step's own cancellation is a failure, this one ends the round
 
-    private static long[] NeverImported(int shards)
-    {
-        long[] stamps = new long[shards];
-        Array.Fill(stamps, long.MinValue / 4); // far enough in the past whatever the clock's origin
-        return stamps;
-    }
+    /// <summary>No round runs longer than this; what it did not finish is planned again next round.</summary>
+    public TimeSpan RoundBudget => TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(30).Ticks, options.RangeCheckInterval.Ticks * 10));
 
-    /// <summary>Records that shards <c>[start, end)</c> just received data, so it is not dropped as foreign.</summary>
-    public void NoteImport(int start, int end)
-    {
-        long now = time.GetTimestamp();
-        for (int shard = start; shard < end; shard++)
-        {
-            Interlocked.Exchange(ref _lastImport[shard], now);
-        }
-    }
-
-    /// <summary>One round: plan and carry out, drop foreign data, and anti-entropy when it is due.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        HashSet<NodeId> live = [.. node.Swim.ActiveMembers.Select(m => m.Id)];
-        RangePlan plan = _manager.Plan(node.Table.Current, store.Sizes(), live, node.Id, node.Clock.Now());
-        foreach (RangeChange change in plan.Changes)
+        _stopping = cancellationToken;
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        round.CancelAfter(RoundBudget);
+        health.Probe();
+        if (!health.IsHealthy)
         {
-            await CarryOutAsync(change, cancellationToken).ConfigureAwait(false);
+            return; // a node whose store refuses writes proposes nothing and fills nobody
         }
 
-        foreach (MetaRangeEntry entry in plan.Unavailable)
+        await RecoverAsync(round.Token).ConfigureAwait(false);
+        await PlanAsync(round.Token).ConfigureAwait(false);
+        await StepAsync("drop", () =>
         {
-            logger.LogError("Range {Range} [{Start}, {End}) has no live replica; its data waits on {Replicas}", entry.Descriptor.Id, entry.StartShard, entry.EndShard, string.Join(", ", entry.Descriptor.Replicas));
-        }
+            data.DropForeign();
+            HashSet<SlotId> current = [.. node.Table.Current.Descriptors().Select(SlotId.Of)];
+            gate.Forget(slot => !current.Contains(slot));
+            acceptor.Collect();
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
 
-        DropForeignData();
         if (time.GetTimestamp() >= _nextAntiEntropy)
         {
-            await AntiEntropyAsync(cancellationToken).ConfigureAwait(false);
+            await AntiEntropyAsync(round.Token).ConfigureAwait(false);
             _nextAntiEntropy = time.GetTimestamp() + (long)(options.AntiEntropyInterval.TotalSeconds * time.TimestampFrequency);
         }
     }
@@ -88,74 +88,74 @@ public sealed class RangeWorker(
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException)
-            {
-                logger.LogWarning(e, "Range work round failed; it is tried again next round");
-            }
             catch (Exception e)
             {
-                // Never end the loop (the host would stop with it): range work is retried from the table next round.
+                // Never end the loop (the host would stop with it): range work is planned again next round.
                 logger.LogError(e, "Range work round failed unexpectedly; it is tried again next round");
             }
         }
     }
 
-    private async Task CarryOutAsync(RangeChange change, CancellationToken cancellationToken)
+    private async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        MetaRangeEntry entry = change.Replaces[0];
-        if (change.Kind == RangeChangeKind.Replicate)
+        foreach ((RangeDescriptor predecessor, TimeSpan age) in acceptor.Undecided())
         {
-            RangeDescriptor next = change.Update.Descriptors[0];
-            NodeId[] newcomers = [.. next.Replicas.Where(r => !entry.Descriptor.Replicas.Contains(r))];
-            foreach (NodeId newcomer in newcomers)
+            if (age < options.ConsensusRecoveryTimeout)
             {
-                if (!await StreamAsync(entry.StartShard, entry.EndShard, newcomer, cancellationToken).ConfigureAwait(false))
-                {
-                    logger.LogWarning("Could not fill {Node} with range {Range}; the replica change waits for the next round", newcomer, entry.Descriptor.Id);
-                    return;
-                }
+                continue;
             }
 
-            await node.PublishAsync(change.Update, cancellationToken).ConfigureAwait(false);
-            foreach (NodeId newcomer in newcomers)
+            await StepAsync($"recover {predecessor.Id}", async () =>
             {
-                await StreamAsync(entry.StartShard, entry.EndShard, newcomer, cancellationToken).ConfigureAwait(false); // catch-up
-            }
+                logger.LogWarning("Range {Range} at generation {Generation} has been fenced here for {Age} without a decision; resolving it", predecessor.Id, predecessor.Generation, age);
+                await proposer.ProposeAsync(DescriptorChange.Renew(predecessor, node.Clock.Now(), node.Id), "recovery of an abandoned change", cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         }
-        else
-        {
-            await node.PublishAsync(change.Update, cancellationToken).ConfigureAwait(false);
-        }
-
-        logger.LogInformation("Range {Kind}: {Reason}; now {Descriptors}", change.Kind, change.Reason, string.Join("; ", change.Update.Descriptors));
     }
 
-    /// <summary>Sends every record of shards <c>[start, end)</c> to <paramref name="target"/>, a page at a time.</summary>
-    private async Task<bool> StreamAsync(int start, int end, NodeId target, CancellationToken cancellationToken)
+    private async Task PlanAsync(CancellationToken cancellationToken)
     {
-        if (node.AddressOf(target) is not { } address)
+        HashSet<NodeId> live = [.. node.Swim.ActiveMembers.Select(m => m.Id)];
+        RangePlan plan = _manager.Plan(node.Table.Current, store.Sizes(), live, node.Id, node.Clock.Now(), sync.AgeOf);
+        foreach (RangeChange planned in plan.Changes)
         {
-            return false;
+            DescriptorChange change = DescriptorProposer.ToChange(planned);
+            if (!proposer.StillCurrent(change))
+            {
+                continue; // the table moved while earlier changes were carried out: planned again next round
+            }
+
+            await StepAsync($"range {change.Replaces[0].Id}", async () =>
+            {
+                // The bulk while the range still serves; after the promises only what changed since is copied.
+                foreach (NodeId newcomer in DescriptorProposer.Newcomers(change))
+                {
+                    RangeDescriptor target = change.Creates.First(c => c.Replicas.Contains(newcomer));
+                    if (!await data.PushAsync(target.StartShard, target.EndShard, newcomer, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw new HttpRequestException($"{newcomer} could not be filled with range {target.Id}");
+                    }
+                }
+
+                ChangeResult result = await proposer.ProposeAsync(change, planned.Reason, cancellationToken).ConfigureAwait(false);
+                if (!result.Took && result.Publish.IsEmpty && result.Current.IsEmpty)
+                {
+                    // Not decided (no majority, or a new replica could not be filled): renew at once, so the
+                    // replicas that promised serve again without waiting for the recovery timeout.
+                    await proposer.ProposeAsync(DescriptorChange.Renew(change.Replaces[0], node.Clock.Now(), node.Id), "giving back an undecided change", cancellationToken).ConfigureAwait(false);
+                    throw new InvalidOperationException($"the {change.Kind} of range {change.Replaces[0].Id} was not decided: {result.Summary}");
+                }
+            }).ConfigureAwait(false);
         }
 
-        byte[]? cursor = null;
-        while (true)
+        foreach (MetaRangeEntry entry in plan.Unavailable)
         {
-            IReadOnlyList<StoredRecord> page = store.ExportPage(start, end, cursor, PageSize);
-            if (page.Count == 0)
-            {
-                return true;
-            }
+            logger.LogError("Range {Range} [{Start}, {End}) has no live replica; its data waits on {Replicas}", entry.Descriptor.Id, entry.StartShard, entry.EndShard, string.Join(", ", entry.Descriptor.Replicas));
+        }
 
-            using HttpResponseMessage response = await http.CreateClient("peers")
-                .PostAsJsonAsync(new Uri(address, $"/internal/v1/ranges/import?start={start}&end={end}"), page.Select(RecordDto.From).ToList(), cancellationToken)
-                .ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return false;
-            }
-
-            cursor = page[^1].Key;
+        foreach (MetaRangeEntry entry in plan.Clipped)
+        {
+            logger.LogError("The table holds {Descriptor} over only [{Start}, {End}) of its span: descriptors that were not decided by consensus reached it", entry.Descriptor, entry.StartShard, entry.EndShard);
         }
     }
 
@@ -169,70 +169,46 @@ public sealed class RangeWorker(
                 continue;
             }
 
-            string? mine = null; // computed once per range, and only when there is a replica to compare with
-            foreach (NodeId replica in route.LiveReplicas.ToArray())
+            foreach (NodeId replica in route.LiveReplicas.ToArray().Where(r => r != node.Id))
             {
-                if (replica == node.Id || node.AddressOf(replica) is not { } address)
+                await StepAsync($"anti-entropy {entry.Descriptor.Id} with {replica}", async () =>
                 {
-                    continue;
-                }
+                    int pulled = await data.PullAsync(entry.StartShard, entry.EndShard, replica, cancellationToken).ConfigureAwait(false);
+                    bool pushed = pulled >= 0 && await data.PushAsync(entry.StartShard, entry.EndShard, replica, cancellationToken).ConfigureAwait(false);
+                    if (pulled > 0)
+                    {
+                        logger.LogInformation("Anti-entropy with {Replica} on [{Start}, {End}): pulled {Pulled} records", replica, entry.StartShard, entry.EndShard, pulled);
+                    }
 
-                mine ??= store.Digest(entry.StartShard, entry.EndShard);
-                DigestDto? theirs = await http.CreateClient("peers")
-                    .GetFromJsonAsync<DigestDto>(new Uri(address, $"/internal/v1/ranges/digest?start={entry.StartShard}&end={entry.EndShard}"), cancellationToken)
-                    .ConfigureAwait(false);
-                if (theirs is null || theirs.Digest == mine)
-                {
-                    continue;
-                }
-
-                int pulled = await PullAsync(entry.StartShard, entry.EndShard, address, cancellationToken).ConfigureAwait(false);
-                await StreamAsync(entry.StartShard, entry.EndShard, replica, cancellationToken).ConfigureAwait(false);
-                mine = null; // what was pulled changed it
-                logger.LogInformation("Anti-entropy with {Replica} on [{Start}, {End}): pulled {Pulled} records, pushed ours", replica, entry.StartShard, entry.EndShard, pulled);
+                    if (!pushed)
+                    {
+                        throw new HttpRequestException($"anti-entropy with {replica} did not complete");
+                    }
+                }).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task<int> PullAsync(int start, int end, Uri address, CancellationToken cancellationToken)
+    /// <summary>Runs one step unless it is backing off; a failure is logged and backs the step off (exponentially, at most 5 minutes).</summary>
+    private async Task StepAsync(string step, Func<Task> work)
     {
-        int added = 0;
-        string? cursor = null;
-        do
+        long now = time.GetTimestamp();
+        if (_backoff.TryGetValue(step, out (int Failures, long RetryAt) state) && now < state.RetryAt)
         {
-            string query = $"/internal/v1/ranges/export?start={start}&end={end}&limit={PageSize}" + (cursor is null ? "" : $"&after={Uri.EscapeDataString(cursor)}");
-            RecordPage? page = await http.CreateClient("peers").GetFromJsonAsync<RecordPage>(new Uri(address, query), cancellationToken).ConfigureAwait(false);
-            if (page is null)
-            {
-                break;
-            }
-
-            added += store.Import(page.Records.Select(r => r.ToRecord()), start, end);
-            cursor = page.Next;
+            return;
         }
-        while (cursor is not null);
-        return added;
-    }
 
-    private void DropForeignData()
-    {
-        ShardSizes sizes = store.Sizes();
-        HlcTimestamp now = node.Clock.Now();
-        long graceTicks = (long)(options.DropGrace.TotalSeconds * time.TimestampFrequency);
-        foreach (MetaRangeEntry entry in node.Table.Current.Entries)
+        try
         {
-            if (entry.Descriptor.Replicas.Contains(node.Id) || sizes.Of(entry.StartShard, entry.EndShard) == 0)
-            {
-                continue;
-            }
-
-            bool settled = now.WallMilliseconds - entry.Descriptor.Timestamp.WallMilliseconds >= (long)options.DropGrace.TotalMilliseconds;
-            bool importedLately = Enumerable.Range(entry.StartShard, entry.ShardCount).Any(s => time.GetTimestamp() - Interlocked.Read(ref _lastImport[s]) < graceTicks);
-            if (settled && !importedLately)
-            {
-                store.DeleteRange(entry.StartShard, entry.EndShard);
-                logger.LogInformation("Dropped the data of [{Start}, {End}): range {Range} is replicated by {Replicas}, not here", entry.StartShard, entry.EndShard, entry.Descriptor.Id, string.Join(", ", entry.Descriptor.Replicas));
-            }
+            await work().ConfigureAwait(false);
+            _backoff.Remove(step);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            int failures = state.Failures + 1;
+            TimeSpan wait = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(5).Ticks, options.RangeCheckInterval.Ticks << Math.Min(failures - 1, 10)));
+            _backoff[step] = (failures, now + (long)(wait.TotalSeconds * time.TimestampFrequency));
+            logger.LogWarning("Range work: {Step} failed ({Error}); tried again in {Wait}", step, e.Message, wait);
         }
     }
 }

@@ -21,6 +21,7 @@ public sealed class RocksDbAssertionStore : IDisposable
 
     private readonly RocksDb _db;
     private readonly WriteOptions _writeOptions;
+    private readonly WriteOptions _metaWriteOptions = new WriteOptions().SetSync(true);
     private readonly Lock _writeLock = new();
     private readonly long[] _sizes;
 
@@ -50,7 +51,8 @@ public sealed class RocksDbAssertionStore : IDisposable
     /// Opens (or creates) the store. Refuses, with a message that says why and what to do, a directory that
     /// holds something else, one made for another shard count, or one whose database is missing or torn.
     /// </summary>
-    public static RocksDbAssertionStore Open(StorageOptions options, int shardCount)
+    /// <param name="cluster">The cluster this store belongs to: a store made for another is refused (none: not checked).</param>
+    public static RocksDbAssertionStore Open(StorageOptions options, int shardCount, Cluster.Membership.ClusterId cluster = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (shardCount is < 1 or > MetaRange.MaxShardCount)
@@ -63,7 +65,7 @@ public sealed class RocksDbAssertionStore : IDisposable
         bool existing = File.Exists(marker);
         if (existing)
         {
-            CheckMarker(marker, shardCount);
+            CheckMarker(marker, shardCount, cluster);
         }
         else if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
         {
@@ -90,9 +92,10 @@ public sealed class RocksDbAssertionStore : IDisposable
                 e);
         }
 
-        if (!existing)
+        if (!existing || (cluster != default && !File.ReadAllText(marker).Contains(" cluster=", StringComparison.Ordinal)))
         {
-            File.WriteAllText(marker, string.Create(CultureInfo.InvariantCulture, $"stemedb-storage format={FormatVersion} shards={shardCount}\n"));
+            // A store made before it recorded its cluster takes on the first cluster that opens it.
+            File.WriteAllText(marker, MarkerText(shardCount, cluster) + "\n");
         }
 
         return new RocksDbAssertionStore(db, new WriteOptions().SetSync(options.SyncWrites), shardCount, directory);
@@ -299,11 +302,24 @@ public sealed class RocksDbAssertionStore : IDisposable
     }
 
     /// <summary>Drops every record of shards <c>[start, end)</c> (after the range moved to other replicas).</summary>
-    public void DeleteRange(int startShard, int endShard)
+    public void DeleteRange(int startShard, int endShard) => DeleteRangeIf(startShard, endShard, () => true);
+
+    /// <summary>
+    /// Drops every record of shards <c>[start, end)</c> if <paramref name="stillForeign"/> holds when checked
+    /// under the write lock: every write and import is ordered before or after the check, so data imported
+    /// into the span after the caller decided to drop it is never dropped with it. True when dropped.
+    /// </summary>
+    public bool DeleteRangeIf(int startShard, int endShard, Func<bool> stillForeign)
     {
         CheckSpan(startShard, endShard);
+        ArgumentNullException.ThrowIfNull(stillForeign);
         lock (_writeLock)
         {
+            if (!stillForeign())
+            {
+                return false;
+            }
+
             using var batch = new WriteBatch();
             byte[] from = StorageKeys.ShardStart(startShard);
             byte[] to = StorageKeys.ShardStart(endShard);
@@ -316,12 +332,95 @@ public sealed class RocksDbAssertionStore : IDisposable
                 }
             }
 
-            _db.Write(batch, _writeOptions);
+            WriteBatch(batch, _writeOptions);
             for (int shard = startShard; shard < endShard; shard++)
             {
                 Interlocked.Exchange(ref _sizes[shard], 0);
             }
+
+            return true;
         }
+    }
+
+    /// <summary>A durable record of the node's own (<see cref="MetaKind"/>), written synced whatever <see cref="StorageOptions.SyncWrites"/> says.</summary>
+    public void PutMeta(MetaKind kind, ReadOnlySpan<byte> key, byte[] value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        using var batch = new WriteBatch();
+        byte[] full = StorageKeys.Meta(kind, key);
+        batch.Put(full, value);
+        WriteBatch(batch, _metaWriteOptions);
+    }
+
+    public void DeleteMeta(MetaKind kind, ReadOnlySpan<byte> key)
+    {
+        using var batch = new WriteBatch();
+        batch.Delete(StorageKeys.Meta(kind, key));
+        WriteBatch(batch, _metaWriteOptions);
+    }
+
+    public byte[]? GetMeta(MetaKind kind, ReadOnlySpan<byte> key) => _db.Get(StorageKeys.Meta(kind, key));
+
+    /// <summary>Every record of one kind, keys without the prefix.</summary>
+    public IReadOnlyList<(byte[] Key, byte[] Value)> ScanMeta(MetaKind kind)
+    {
+        byte[] prefix = StorageKeys.Meta(kind, []);
+        var records = new List<(byte[], byte[])>();
+        using Iterator it = _db.NewIterator();
+        for (it.Seek(prefix); it.Valid() && it.Key().AsSpan().StartsWith(prefix); it.Next())
+        {
+            records.Add((it.Key()[prefix.Length..], it.Value()));
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// The digest of every non-empty shard of <c>[start, end)</c>, in shard order: two replicas compare them to
+    /// move only the shards where they differ.
+    /// </summary>
+    public IReadOnlyList<(int Shard, string Digest)> ShardDigests(int startShard, int endShard)
+    {
+        CheckSpan(startShard, endShard);
+        var digests = new List<(int, string)>();
+        Blake3.Hasher hasher = Blake3.Hasher.New();
+        int current = -1;
+        Span<byte> length = stackalloc byte[4];
+        try
+        {
+            foreach (StoredRecord record in Export(startShard, endShard))
+            {
+                int shard = (int)BinaryPrimitives.ReadUInt32BigEndian(record.Key);
+                if (shard != current)
+                {
+                    if (current >= 0)
+                    {
+                        digests.Add((current, hasher.Finalize().ToString()));
+                        hasher.Reset();
+                    }
+
+                    current = shard;
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(length, record.Key.Length);
+                hasher.Update(length);
+                hasher.Update(record.Key);
+                BinaryPrimitives.WriteInt32LittleEndian(length, record.Value.Length);
+                hasher.Update(length);
+                hasher.Update(record.Value);
+            }
+
+            if (current >= 0)
+            {
+                digests.Add((current, hasher.Finalize().ToString()));
+            }
+        }
+        finally
+        {
+            hasher.Dispose();
+        }
+
+        return digests;
     }
 
     public void Dispose() => _db.Dispose();
@@ -379,10 +478,24 @@ public sealed class RocksDbAssertionStore : IDisposable
             return;
         }
 
-        _db.Write(batch, _writeOptions);
+        WriteBatch(batch, _writeOptions);
         foreach ((int shard, long bytes) in grown)
         {
             Interlocked.Add(ref _sizes[shard], bytes);
+        }
+    }
+
+    // Every write goes through here: a RocksDB failure (disk full, I/O error) becomes a StorageException,
+    // which the node turns into "not ready" rather than an answer built on a write that did not happen.
+    private void WriteBatch(WriteBatch batch, WriteOptions options)
+    {
+        try
+        {
+            _db.Write(batch, options);
+        }
+        catch (RocksDbException e)
+        {
+            throw new StorageException($"RocksDB refused a write in {Directory}: {e.Message}", e);
         }
     }
 
@@ -424,17 +537,27 @@ public sealed class RocksDbAssertionStore : IDisposable
         }
     }
 
-    private static void CheckMarker(string marker, int shardCount)
+    private static string MarkerText(int shardCount, Cluster.Membership.ClusterId cluster) =>
+        string.Create(CultureInfo.InvariantCulture, $"stemedb-storage format={FormatVersion} shards={shardCount}") + (cluster == default ? "" : $" cluster={cluster}");
+
+    private static void CheckMarker(string marker, int shardCount, Cluster.Membership.ClusterId cluster)
     {
         string text = File.ReadAllText(marker).Trim();
+        string[] fields = text.Split(' ');
         string expected = string.Create(CultureInfo.InvariantCulture, $"stemedb-storage format={FormatVersion} shards={shardCount}");
-        if (text == expected)
+        if (!text.StartsWith(expected, StringComparison.Ordinal) || (fields.Length != 3 && fields.Length != 4))
         {
-            return;
+            throw new StorageException(
+                $"The data directory marker {marker} says '{text}', but this node runs '{expected}'. " +
+                "A store keeps its shard count for life (keys hold the shard): use the directory with the cluster it was made for.");
         }
 
-        throw new StorageException(
-            $"The data directory marker {marker} says '{text}', but this node runs '{expected}'. " +
-            "A store keeps its shard count for life (keys hold the shard): use the directory with the cluster it was made for.");
+        string? theirs = fields.Length == 4 && fields[3].StartsWith("cluster=", StringComparison.Ordinal) ? fields[3]["cluster=".Length..] : null;
+        if (cluster != default && theirs is not null && theirs != cluster.ToString())
+        {
+            throw new StorageException(
+                $"The data directory {Path.GetDirectoryName(marker)} belongs to cluster {theirs}; this node is of cluster {cluster} " +
+                "(another genesis, shard count or cluster name). Use that cluster's settings, or an empty data directory to join this one.");
+        }
     }
 }

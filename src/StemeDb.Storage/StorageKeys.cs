@@ -9,6 +9,7 @@ namespace StemeDb.Storage;
 /// <code>
 /// data: shard (u32 BE) | subject length (u16 BE) | subject (UTF-8) | kind ('A' assertion, 'R' retraction) | id (32)
 /// meta: 0xFF | 'S' | shard (u32 BE)  → bytes stored in the shard (i64 LE)
+/// meta: 0xFF | kind | key            → the node's own records (<see cref="MetaKind"/>)
 /// </code>
 /// Shards are below 2^20, so a data key never starts with 0xFF.
 /// </summary>
@@ -16,7 +17,7 @@ internal static class StorageKeys
 {
     public const byte AssertionKind = (byte)'A';
     public const byte RetractionKind = (byte)'R';
-    private const byte Meta = 0xFF;
+    private const byte MetaTag = 0xFF;
     private const byte SizeTag = (byte)'S';
 
     public static byte[] ShardStart(int shard)
@@ -47,10 +48,19 @@ internal static class StorageKeys
         return key;
     }
 
+    public static byte[] Meta(MetaKind kind, ReadOnlySpan<byte> key)
+    {
+        byte[] full = new byte[2 + key.Length];
+        full[0] = MetaTag;
+        full[1] = (byte)kind;
+        key.CopyTo(full.AsSpan(2));
+        return full;
+    }
+
     public static byte[] Size(int shard)
     {
         byte[] key = new byte[6];
-        key[0] = Meta;
+        key[0] = MetaTag;
         key[1] = SizeTag;
         BinaryPrimitives.WriteUInt32BigEndian(key.AsSpan(2), (uint)shard);
         return key;
@@ -59,7 +69,7 @@ internal static class StorageKeys
     public static bool IsSize(ReadOnlySpan<byte> key, out int shard)
     {
         shard = -1;
-        if (key.Length != 6 || key[0] != Meta || key[1] != SizeTag)
+        if (key.Length != 6 || key[0] != MetaTag || key[1] != SizeTag)
         {
             return false;
         }
@@ -75,7 +85,7 @@ internal static class StorageKeys
         subject = string.Empty;
         kind = 0;
         id = default;
-        if (key.Length < 6 + 1 + AssertionId.Bytes || key[0] == Meta)
+        if (key.Length < 6 + 1 + AssertionId.Bytes || key[0] == MetaTag)
         {
             return false;
         }

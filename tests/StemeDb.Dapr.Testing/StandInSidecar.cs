@@ -303,6 +303,17 @@ public sealed class StandInSidecar : IAsyncDisposable
             }
         }
 
+        // Caller headers reach the app but hop-by-hop ones (daprd-behaviour §1: pkg/messaging/v1/util.go
+        // InternalMetadataToHTTPHeader), the caller's own dapr-api-token and dapr-app-id (its sidecar's, not the app's).
+        foreach ((string name, Microsoft.Extensions.Primitives.StringValues values) in c.Request.Headers)
+        {
+            if (!IsHopByHop(name) && !name.Equals("dapr-api-token", StringComparison.OrdinalIgnoreCase) && !name.Equals("dapr-app-id", StringComparison.OrdinalIgnoreCase)
+                && !name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) && !name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
         target.AddToken(request); // the target's own sidecar adds its app token
         // Headers daprd adds toward the callee (reference §3: dapr-caller-app-id, dapr-callee-app-id).
         request.Headers.TryAddWithoutValidation("dapr-caller-app-id", AppId);
@@ -314,6 +325,14 @@ public sealed class StandInSidecar : IAsyncDisposable
             // The app's status and body come back unchanged (service invocation is a proxy).
             c.Response.StatusCode = (int)response.StatusCode;
             c.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            foreach ((string name, IEnumerable<string> values) in response.Headers)
+            {
+                if (!IsHopByHop(name))
+                {
+                    c.Response.Headers[name] = values.ToArray();
+                }
+            }
+
             await c.Response.Body.WriteAsync(answer);
             return Results.Empty;
         }
@@ -322,6 +341,12 @@ public sealed class StandInSidecar : IAsyncDisposable
             return DaprError(500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {app}, err: {e.Message}");
         }
     }
+
+    /// <summary>Headers daprd does not pass on, either way (pkg/channel/http/http_channel.go copyHeader).</summary>
+    private static bool IsHopByHop(string name) =>
+        name.ToLowerInvariant() is "connection" or "keep-alive" or "proxy-connection" or "transfer-encoding" or "upgrade"
+            or "http2-settings" or "te" or "trailer" or "proxy-authorization" or "proxy-authenticate" or "content-length"
+        || name.EndsWith("-bin", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Dapr's error body (reference §3: <c>{"errorCode":"ERR_...","message":"..."}</c>).</summary>
     private static IResult DaprError(int status, string code, string message) =>

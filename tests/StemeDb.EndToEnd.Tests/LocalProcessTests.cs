@@ -30,6 +30,9 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    private static Task FiveAliveAsync(HttpClient http, AppProcess first, AppProcess second) =>
+        Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "five members alive", () => Task.FromResult(first.Output + "\n" + second.Output));
+
     [Fact]
     public async Task A_second_process_joins_with_seed_and_killing_it_loses_no_written_assertion()
     {
@@ -51,14 +54,17 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         await first.WaitHealthyAsync(new Uri(gateway, "/readyz"), TimeSpan.FromSeconds(30));
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(15) };
 
-        await using AppProcess second = AppProcess.Start("local-2", BuiltApps.Local, env,
+        string[] secondArgs =
+        [
             "--nodes", "2", "--no-gateway", "--swim-base-port", (swim + 3).ToString(CultureInfo.InvariantCulture), "--http-base-port", "0",
-            "--seed", $"127.0.0.1:{swim}", "--data-dir", Path.Combine(_dir, "b"));
+            "--seed", $"127.0.0.1:{swim}", "--data-dir", Path.Combine(_dir, "b"),
+        ];
+        await using AppProcess second = AppProcess.Start("local-2", BuiltApps.Local, env, secondArgs);
         await second.WaitForLineAsync(l => l.StartsWith("Ctrl+C", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         // "node {id}: SWIM ..., HTTP ..." for each node of the second process.
         string[] secondNodes = [.. second.FirstLines.Where(l => l.StartsWith("node ", StringComparison.Ordinal)).Select(l => l[5..l.IndexOf(':', StringComparison.Ordinal)])];
         Assert.Equal(2, secondNodes.Length);
-        await Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "five members alive", () => Task.FromResult(first.Output + "\n" + second.Output));
+        await FiveAliveAsync(http, first, second);
 
         var ids = new string[Count];
         for (int i = 0; i < Count; i++)
@@ -71,20 +77,59 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         // The new nodes must really hold replicas, or killing them proves nothing.
         await Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "a range replicated on the second process's nodes", () => Task.FromResult(first.Output + "\n" + second.Output));
         List<JsonElement> ranges = (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
-        output.WriteLine($"second process nodes: {string.Join(", ", secondNodes)}; ranges with a replica there: {ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString())))} of {ranges.Count}");
+        int both = ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Count(x => secondNodes.Contains(x.GetString())) == 2);
+        output.WriteLine($"second process nodes: {string.Join(", ", secondNodes)}; ranges with a replica there: {ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString())))} of {ranges.Count}, with two there: {both}");
 
+        // Two of five nodes die at once. A range with two of its three replicas among them has no majority
+        // left: its reads are refused (503), never answered from the one survivor; every other read finds it.
         second.Kill();
+        int refused = 0;
+        for (int i = 0; i < Count; i += 10)
+        {
+            using HttpResponseMessage read = await http.GetAsync($"/v1/subjects/seed%3A{i}/assertions");
+            if (read.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                refused++;
+                continue;
+            }
+
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i}: {read.StatusCode} {await read.Content.ReadAsStringAsync()}");
+            Assert.Contains((await read.Content.ReadFromJsonAsync<List<JsonElement>>())!, a => a.GetProperty("id").GetString() == ids[i]);
+        }
+
+        output.WriteLine($"with the second process dead: {refused} of {Count / 10} sampled reads refused (no majority), the rest found");
+        Assert.True(both > 0 || refused == 0, "reads were refused although every range kept a majority");
+
+        // The second process comes back on its data: everything written is there.
+        await using AppProcess again = AppProcess.Start("local-2b", BuiltApps.Local, env, secondArgs);
+        await again.WaitForLineAsync(l => l.StartsWith("Ctrl+C", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        await FiveAliveAsync(http, first, again);
         int missing = 0;
         for (int i = 0; i < Count; i++)
         {
-            using HttpResponseMessage read = await http.GetAsync($"/v1/subjects/seed%3A{i}/assertions");
-            if (read.StatusCode != HttpStatusCode.OK || !(await read.Content.ReadFromJsonAsync<List<JsonElement>>())!.Any(a => a.GetProperty("id").GetString() == ids[i]))
+            HttpResponseMessage? read = null;
+            for (int attempt = 0; attempt < 20; attempt++)
             {
-                missing++;
+                read?.Dispose();
+                read = await http.GetAsync($"/v1/subjects/seed%3A{i}/assertions");
+                if (read.StatusCode != HttpStatusCode.ServiceUnavailable)
+                {
+                    break;
+                }
+
+                await Task.Delay(250); // the gateway routes to the restarted nodes once membership says they are back
+            }
+
+            using (read)
+            {
+                if (read!.StatusCode != HttpStatusCode.OK || !(await read.Content.ReadFromJsonAsync<List<JsonElement>>())!.Any(a => a.GetProperty("id").GetString() == ids[i]))
+                {
+                    missing++;
+                }
             }
         }
 
-        output.WriteLine($"after killing the second process: {Count - missing} of {Count} readable");
+        output.WriteLine($"after the second process came back: {Count - missing} of {Count} readable");
         Assert.Equal(0, missing);
 
         // SIGTERM stops the first process cleanly (nodes leave, stores close), as Ctrl+C does.

@@ -34,8 +34,8 @@ public sealed class ClusterThroughGatewayTests
         var now = cluster.Node(0).Clock.Now();
         int[][] orders = [[1, 2, 3], [2, 3, 1], [3, 1, 2], [2, 1, 3]];
         int width = NodeCluster.Shards / 4;
-        await cluster.Node(0).PublishAsync(new MetaRangeUpdate(Enumerable.Range(0, 4).Select(r =>
-            new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, [.. orders[r].Select(Id)], 1, now, Id(1))).ToArray()), CancellationToken.None);
+        await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [.. Enumerable.Range(0, 4).Select(r =>
+            new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, [.. orders[r].Select(Id)], 1, now, Id(1)))]);
 
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();

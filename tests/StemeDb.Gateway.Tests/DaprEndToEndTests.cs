@@ -62,9 +62,9 @@ public sealed class DaprEndToEndTests
             ClusterNode one = cluster.Node(0);
             RangeDescriptor genesis = one.Table.Current.Entries[0].Descriptor;
             var now = one.Clock.Now();
-            await one.PublishAsync(new MetaRangeUpdate(
+            await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
                 new RangeDescriptor(genesis.Id, 0, 128, genesis.Replicas, 1, now, one.Id),
-                new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 128), 128, NodeCluster.Shards, genesis.Replicas, 1, now, one.Id)), CancellationToken.None);
+                new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 128), 128, NodeCluster.Shards, genesis.Replicas, 1, now, one.Id)]);
             await Wait.Until(() => cluster.Node(1).Table.Current.Entries.Length == 2 && cluster.Node(2).Table.Current.Entries.Length == 2, TimeSpan.FromSeconds(10), "nodes 2 and 3 got the split");
             await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 2, TimeSpan.FromSeconds(10), "the gateway got the split");
             await broker.IdleAsync().WaitAsync(TimeSpan.FromSeconds(10));

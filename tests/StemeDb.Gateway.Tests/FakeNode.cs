@@ -42,8 +42,8 @@ internal sealed class FakeNode : IAsyncDisposable
         }));
         app.MapGet("/internal/v1/members", () => Results.Ok(new[] { new { id = "fake-1", appId = "fake-1", httpAddress = fake!.Url.ToString().TrimEnd('/'), swimAddress = "127.0.0.1:1", state = fake.State, incarnation = 1 } }));
         app.MapPost("/internal/v1/assertions", (HttpContext c) => fake!.Behaviour(c));
-        app.MapGet("/internal/v1/subjects/{subject}/assertions", (HttpContext c) => fake!.Behaviour(c));
-        app.MapDelete("/internal/v1/subjects/{subject}/assertions/{id}", (HttpContext c) => fake!.Behaviour(c));
+        app.MapPost("/internal/v1/query", (HttpContext c) => fake!.Behaviour(c));
+        app.MapPost("/internal/v1/retract", (HttpContext c) => fake!.Behaviour(c));
         await app.StartAsync();
         fake = new FakeNode(app, new Uri(app.Urls.First()));
         return fake;

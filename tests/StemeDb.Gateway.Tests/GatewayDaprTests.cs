@@ -90,8 +90,8 @@ public sealed class GatewayDaprTests
         using HttpResponseMessage read = await gateway.Http.GetAsync("/v1/subjects/s/assertions");
         Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
         Assert.Equal("a1", Assert.Single((await read.Content.ReadFromJsonAsync<List<JsonElement>>())!).GetProperty("id").GetString());
-        Assert.Contains("stemedb-node-1 internal/v1/subjects/s/assertions", calls);
-        Assert.Contains("stemedb-node-2 internal/v1/subjects/s/assertions", calls);
+        Assert.Contains("stemedb-node-1 internal/v1/query", calls);
+        Assert.Contains("stemedb-node-2 internal/v1/query", calls);
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public sealed class GatewayDaprTests
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         WebApplication sidecar = builder.Build();
-        sidecar.MapGet("/v1.0/invoke/{app}/method/{**path}", (string app, string path) =>
+        sidecar.MapMethods("/v1.0/invoke/{app}/method/{**path}", ["GET", "POST", "DELETE"], (string app, string path) =>
         {
             calls.Enqueue($"{app} {path}");
             return path switch

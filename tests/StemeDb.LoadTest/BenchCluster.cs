@@ -28,6 +28,8 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public ClusterNode Node(int i) => _apps[i].Services.GetRequiredService<ClusterNode>();
 
+    public IServiceProvider Services(int i) => _apps[i].Services;
+
     public static async Task<BenchCluster> StartAsync(int nodes, bool dapr, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var cluster = new BenchCluster();

@@ -149,10 +149,12 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
         Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : options.Target;
         if (random.NextDouble() < options.ReadRatio)
         {
-            string path = options.Api == "node"
-                ? $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?quorum=true&history=false"
-                : $"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions";
-            return new HttpRequestMessage(HttpMethod.Get, new Uri(root, path));
+            return options.Api == "node"
+                ? new HttpRequestMessage(HttpMethod.Post, new Uri(root, "/internal/v1/query"))
+                {
+                    Content = new StringContent($"{{\"subject\":{JsonSerializer.Serialize(subject)},\"history\":false}}", Encoding.UTF8, "application/json"),
+                }
+                : new HttpRequestMessage(HttpMethod.Get, new Uri(root, $"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions"));
         }
 
         // A new assertion each time (a distinct object), so every write is stored, not deduplicated.

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
+using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Node;
 
 namespace StemeDb.LoadTest;
@@ -82,9 +83,12 @@ public static class RangesCommand
         RangeDescriptor whole = node.Table.Current.Entries[0].Descriptor;
         int middle = whole.EndShard / 2;
         var now = node.Clock.Now();
-        await node.PublishAsync(new MetaRangeUpdate(
-            new RangeDescriptor(whole.Id, 0, middle, whole.Replicas, whole.Generation + 1, now, node.Id),
-            new RangeDescriptor(RangeId.Derive(whole.Id, whole.Generation + 1, middle), middle, whole.EndShard, whole.Replicas, whole.Generation + 1, now, node.Id)), CancellationToken.None);
+        await cluster.Services(0).GetRequiredService<DescriptorProposer>().ProposeAsync(
+            new StemeDb.Cluster.Consensus.DescriptorChange(RangeChangeKind.Split, [whole], [
+                new RangeDescriptor(whole.Id, 0, middle, whole.Replicas, whole.Generation + 1, now, node.Id),
+                new RangeDescriptor(RangeId.Derive(whole.Id, whole.Generation + 1, middle), middle, whole.EndShard, whole.Replicas, whole.Generation + 1, now, node.Id)]),
+            "an operator's pre-split",
+            CancellationToken.None);
         var clock = Stopwatch.StartNew();
         TimeSpan? two = null;
         TimeSpan? merged = null;

@@ -99,10 +99,9 @@ public sealed class DaprAdapterTests
         ClusterNode node = cluster.Node(0);
         var genesis = node.Table.Current.Entries[0].Descriptor;
         var now = node.Clock.Now();
-        var split = new StemeDb.Cluster.Sharding.MetaRangeUpdate(
+        await cluster.ProposeAsync(0, StemeDb.Cluster.Sharding.RangeChangeKind.Split, [genesis], [
             new StemeDb.Cluster.Sharding.RangeDescriptor(genesis.Id, 0, 100, genesis.Replicas, 1, now, genesis.Proposer),
-            new StemeDb.Cluster.Sharding.RangeDescriptor(new StemeDb.Cluster.Sharding.RangeId(0xaa), 100, NodeCluster.Shards, genesis.Replicas, 1, now, genesis.Proposer));
-        await node.PublishAsync(split, CancellationToken.None);
+            new StemeDb.Cluster.Sharding.RangeDescriptor(new StemeDb.Cluster.Sharding.RangeId(0xaa), 100, NodeCluster.Shards, genesis.Replicas, 1, now, genesis.Proposer)]);
 
         global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest published = Assert.Single(sidecar.Published);
         Assert.Equal("pubsub", published.PubsubName);

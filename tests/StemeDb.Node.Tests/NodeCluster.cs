@@ -47,25 +47,61 @@ internal sealed class NodeCluster : IAsyncDisposable
     }
 
     /// <summary>Starts one more node that joins through node 1 (the founding list stays the same).</summary>
-    public async Task AddNodeAsync()
+    /// <param name="settings">Settings of its own, over the cluster's (another genesis, say); a null value removes a setting.</param>
+    public async Task AddNodeAsync(Dictionary<string, string?>? settings = null)
     {
         _swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
         Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
         int i = Apps.Count;
-        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(Settings(i, i + 1)));
-        await app.StartAsync();
+        Dictionary<string, string?> own = Settings(i, i + 1);
+        foreach ((string key, string? value) in settings ?? [])
+        {
+            if (value is null)
+            {
+                own.Remove(key);
+            }
+            else
+            {
+                own[key] = value;
+            }
+        }
+
+        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(own));
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            Apps.Add(null); // keep the index of the next node
+            await app.DisposeAsync();
+            throw;
+        }
+
         Apps.Add(app);
     }
 
     /// <summary>Starts node i again on its old ports and data directory, after <see cref="KillAsync"/>.</summary>
-    public async Task RestartAsync(int i)
+    /// <param name="services">Replaces services of the restarted node (a clock of its own).</param>
+    public async Task RestartAsync(int i, Action<IServiceCollection>? services = null)
     {
-        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(Settings(i, Urls.Count)));
+        WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(Settings(i, Urls.Count)), services);
         await app.StartAsync();
         Apps[i] = app;
     }
 
     public ClusterNode Node(int i) => Apps[i]!.Services.GetRequiredService<ClusterNode>();
+
+    /// <summary>
+    /// A change proposed through node i as its range work would (an operator's pre-split in these tests):
+    /// decided by the replicas it replaces, then published. Fails the test unless it took effect.
+    /// </summary>
+    public async Task ProposeAsync(int i, StemeDb.Cluster.Sharding.RangeChangeKind kind, StemeDb.Cluster.Sharding.RangeDescriptor[] replaces, StemeDb.Cluster.Sharding.RangeDescriptor[] creates)
+    {
+        var change = new StemeDb.Cluster.Consensus.DescriptorChange(kind, [.. replaces], [.. creates]);
+        StemeDb.Cluster.Consensus.ChangeResult result = await Apps[i]!.Services.GetRequiredService<DescriptorProposer>().ProposeAsync(change, "a test's change", CancellationToken.None);
+        Assert.True(result.Took, $"the change was not decided: {result.Summary}");
+    }
 
     /// <summary>Kills node i: membership stops without a goodbye and its HTTP server goes away.</summary>
     public async Task KillAsync(int i)

@@ -96,10 +96,9 @@ public sealed class RangeWorkTests
         // Split the empty genesis range by hand, as an older leader might have.
         RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
         var now = cluster.Node(0).Clock.Now();
-        var split = new MetaRangeUpdate(
+        await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
             new RangeDescriptor(genesis.Id, 0, 100, genesis.Replicas, 1, now, Id(1)),
-            new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 100), 100, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1)));
-        await cluster.Node(0).PublishAsync(split, CancellationToken.None);
+            new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 100), 100, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
         Assert.Equal(2, cluster.Node(0).Table.Current.Entries.Length);
 
         await Wait.Until(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 1 && cluster.Node(n).Table.Current.Entries[0].Descriptor.Generation == 2), TimeSpan.FromSeconds(20), "the halves merge again everywhere");
@@ -118,9 +117,10 @@ public sealed class RangeWorkTests
             missed.Add(AssertionDto.From(a));
         }
 
+        RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
         foreach (NodeId target in new[] { Id(1), Id(2) })
         {
-            using HttpResponseMessage response = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(target), "/internal/v1/replicate"), new ReplicateRequest(missed, null));
+            using HttpResponseMessage response = await client.ReplicateAsync(target, missed, genesis);
             response.EnsureSuccessStatusCode();
         }
 
@@ -136,8 +136,8 @@ public sealed class RangeWorkTests
         RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
         var now = cluster.Node(0).Clock.Now();
         int width = NodeCluster.Shards / 8;
-        await cluster.Node(0).PublishAsync(new MetaRangeUpdate(Enumerable.Range(0, 8).Select(r =>
-            new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, genesis.Replicas, 1, now, Id(1))).ToArray()), CancellationToken.None);
+        await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [.. Enumerable.Range(0, 8).Select(r =>
+            new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, genesis.Replicas, 1, now, Id(1)))]);
         await Wait.Until(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 8), TimeSpan.FromSeconds(15), "eight ranges everywhere");
         var written = new List<(string Subject, string Id)>();
         for (int i = 0; i < 200; i++)

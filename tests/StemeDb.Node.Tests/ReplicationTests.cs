@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Sharding;
 using StemeDb.Node;
 
 namespace StemeDb.Node.Tests;
@@ -49,10 +50,16 @@ public sealed class ReplicationTests
             }
         }
 
-        // The leader of the genesis range is node-1: node-2 answers a write with 421 and the descriptors.
-        using HttpResponseMessage misdirected = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
-        Assert.Equal(HttpStatusCode.MisdirectedRequest, misdirected.StatusCode);
-        using (JsonDocument problem = JsonDocument.Parse(await misdirected.Content.ReadAsStringAsync()))
+        // Any replica coordinates: node-2, a follower of the genesis range, takes a write itself.
+        using HttpResponseMessage viaFollower = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
+        Assert.Equal(HttpStatusCode.OK, viaFollower.StatusCode);
+
+        // A write routed at a generation the replica holds the range no more gets 421 and the descriptors.
+        RangeDescriptor genesis = cluster.Node(1).Table.Current.Entries[0].Descriptor;
+        await cluster.ProposeAsync(0, RangeChangeKind.Renew, [genesis], [new RangeDescriptor(genesis.Id, genesis.StartShard, genesis.EndShard, genesis.Replicas, genesis.Generation + 1, cluster.Node(0).Clock.Now(), One)]);
+        using HttpResponseMessage wrongGeneration = await client.ReplicateAsync(Two, [AssertionDto.From(new StemeDb.Storage.Assertion("s2", "p", JsonDocument.Parse("1").RootElement, null, null, cluster.Node(1).Clock.Now()))], genesis);
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, wrongGeneration.StatusCode);
+        using (JsonDocument problem = JsonDocument.Parse(await wrongGeneration.Content.ReadAsStringAsync()))
         {
             Assert.Equal(421, problem.RootElement.GetProperty("status").GetInt32());
             Assert.NotEmpty(problem.RootElement.GetProperty("descriptors").EnumerateArray());
@@ -68,11 +75,11 @@ public sealed class ReplicationTests
 
         // Retraction: gone from current reads everywhere, kept in history.
         string target = ids["user:3"];
-        using HttpResponseMessage retract = await client.Http.DeleteAsync(new Uri(client.UrlOf(One), $"/internal/v1/subjects/user%3A3/assertions/{target}"));
+        using HttpResponseMessage retract = await client.RetractAsync(One, "user:3", target);
         Assert.Equal(HttpStatusCode.OK, retract.StatusCode);
         Assert.Empty(await client.ReadAsync(Two, "user:3", quorum: true));
         Assert.NotNull((await client.ReadAsync(Two, "user:3", quorum: true, history: true)).Single().RetractedAt);
-        using HttpResponseMessage unknown = await client.Http.DeleteAsync(new Uri(client.UrlOf(One), $"/internal/v1/subjects/user%3A3/assertions/{new string('0', 64)}"));
+        using HttpResponseMessage unknown = await client.RetractAsync(One, "user:3", new string('0', 64));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -105,7 +112,8 @@ public sealed class ReplicationTests
         // The survivors took over: most writes after the kill were acknowledged too.
         Assert.True(acknowledged.Count >= 180, $"only {acknowledged.Count} of 200 writes acknowledged ({failed} failed)");
         Assert.True(acknowledged.Count(a => int.Parse(a.Subject["order:".Length..], System.Globalization.CultureInfo.InvariantCulture) >= 60) >= 120, "writes after the kill were not acknowledged");
-        Assert.True(cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead);
+        // Any replica coordinates, so the writes went on before SWIM declared node-1 dead; it does, in time.
+        await Wait.Until(() => cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead, TimeSpan.FromSeconds(15), "node-2 finds node-1 dead");
 
         // Every acknowledged write is on a quorum, so a quorum read from a survivor finds it.
         foreach ((string subject, string id) in acknowledged)

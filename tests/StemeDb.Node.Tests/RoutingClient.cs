@@ -67,8 +67,28 @@ internal sealed class RoutingClient : IDisposable
         return null;
     }
 
-    public async Task<List<AssertionDto>> ReadAsync(NodeId via, string subject, bool quorum, bool history = false) =>
-        (await _http.GetFromJsonAsync<List<AssertionDto>>(new Uri(UrlOf(via), $"/internal/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?quorum={quorum}&history={history}")))!;
+    /// <summary>A majority read coordinated by <paramref name="via"/> (quorum), or that node's own copy.</summary>
+    public async Task<List<AssertionDto>> ReadAsync(NodeId via, string subject, bool quorum, bool history = false)
+    {
+        using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(UrlOf(via), quorum ? "/internal/v1/query" : "/internal/v1/local/read"), new QueryRequest(subject, null, history));
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<List<AssertionDto>>())!;
+    }
+
+    /// <summary>A majority read coordinated by <paramref name="via"/>, as it answers (200, 503, 421).</summary>
+    public Task<HttpResponseMessage> QueryAsync(NodeId via, string subject, bool history = false) =>
+        _http.PostAsJsonAsync(new Uri(UrlOf(via), "/internal/v1/query"), new QueryRequest(subject, null, history));
+
+    public Task<HttpResponseMessage> RetractAsync(NodeId via, string subject, string id) =>
+        _http.PostAsJsonAsync(new Uri(UrlOf(via), "/internal/v1/retract"), new RetractRequest(subject, id));
+
+    /// <summary>A peer's replicate call (this cluster's id, no clock) routed at <paramref name="range"/>.</summary>
+    public Task<HttpResponseMessage> ReplicateAsync(NodeId to, List<AssertionDto> assertions, RangeDescriptor range) =>
+        _http.SendAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(UrlOf(to), "/internal/v1/replicate"))
+        {
+            Content = JsonContent.Create(new ReplicateRequest(assertions, [], [RangeDescriptorDto.From(range)])),
+            Headers = { { InternalHeaders.Cluster, _cluster.Node(0).ClusterId.ToString() } },
+        });
 
     public void Dispose() => _http.Dispose();
 

@@ -15,6 +15,12 @@ public sealed class ClusterConfig
     /// <summary>This node's id, also its Dapr app-id unless configured otherwise.</summary>
     public string NodeId { get; set; } = "stemedb-node-1";
 
+    /// <summary>
+    /// Part of the cluster's identity with the founding members and the shard count (<see cref="ClusterId"/>):
+    /// two clusters founded by nodes of the same names stay apart when their names differ.
+    /// </summary>
+    public string Name { get; set; } = "stemedb";
+
     public ShardingConfig Sharding { get; set; } = new();
 
     public SwimConfig Swim { get; set; } = new();
@@ -48,6 +54,11 @@ public sealed class ClusterConfig
         if (!Membership.NodeId.IsValid(NodeId, out string? reason))
         {
             errors.Add($"{SectionName}:NodeId: {reason}");
+        }
+
+        if (!Membership.NodeId.IsValid(Name, out reason))
+        {
+            errors.Add($"{SectionName}:Name: {reason?.Replace("node id", "cluster name", StringComparison.Ordinal)}");
         }
 
         if (Sharding is null)

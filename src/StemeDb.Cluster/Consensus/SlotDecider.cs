@@ -41,6 +41,12 @@ public sealed class SlotDecider(IConsensusTransport transport, int maxAttempts =
             {
                 DescriptorChange value = round.Value!;
                 round.OnFilled(await transport.FillAsync(predecessor, value, round.Promisers, cancellationToken).ConfigureAwait(false));
+                if (round.Phase == SlotPhase.Failed)
+                {
+                    // A higher ballot would find the same replicas out of reach: give the slot back to its replicas.
+                    return SlotDecision.Failure(round.Why);
+                }
+
                 if (round.Phase == SlotPhase.Accepting)
                 {
                     await CollectAsync(

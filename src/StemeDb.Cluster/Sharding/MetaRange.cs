@@ -18,10 +18,11 @@ namespace StemeDb.Cluster.Sharding;
 /// never win later, since winners only increase.
 /// </para>
 /// <para>
-/// Concurrent conflicting proposals (say a split of a range by one node and a merge over it by another)
-/// can leave a descriptor winning only part of its span; the entry is then <see cref="MetaRangeEntry.IsClipped"/>
-/// and the range's leader repairs it with a new descriptor (see <see cref="RangeManager"/>). Applying
-/// costs O(span of the descriptors); readers take lock-free immutable snapshots.
+/// Descriptors that conflict (a split of a range and a merge over it, both published) would leave a
+/// descriptor winning only part of its span (<see cref="MetaRangeEntry.IsClipped"/>). Decided changes never
+/// conflict: each one is chosen by the replicas of what it replaces (<see cref="Consensus.ChangeOrchestration"/>),
+/// so the merge rule only ever orders a descriptor after its decided predecessors. Applying costs
+/// O(span of the descriptors); readers take lock-free immutable snapshots.
 /// </para>
 /// </summary>
 public sealed class MetaRange

@@ -2,8 +2,8 @@ namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
 /// A maximal run of shards <c>[StartShard, EndShard)</c> that one descriptor wins. Normally the run is the
-/// descriptor's whole span; after concurrent conflicting proposals a descriptor may win only part of
-/// its span (<see cref="IsClipped"/>), until its leader proposes a descriptor for the part it holds.
+/// descriptor's whole span; conflicting descriptors (which decided changes never produce) would leave one
+/// winning only part of its span (<see cref="IsClipped"/>).
 /// </summary>
 public readonly record struct MetaRangeEntry(int StartShard, int EndShard, RangeDescriptor Descriptor)
 {

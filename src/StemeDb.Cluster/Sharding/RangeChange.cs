@@ -13,9 +13,6 @@ public enum RangeChangeKind
     /// <summary>Dead or missing replicas are replaced, or extra ones dropped.</summary>
     Replicate,
 
-    /// <summary>A descriptor that wins only part of its span (after conflicting proposals) is re-issued for that part.</summary>
-    Repair,
-
     /// <summary>The same replicas in another order: leadership moves to the new first replica (metadata only).</summary>
     Reorder,
 
@@ -27,8 +24,8 @@ public enum RangeChangeKind
 }
 
 /// <summary>
-/// One decision of <see cref="RangeManager"/>: the entries it replaces and the update to publish (every
-/// descriptor it creates, in one message). <see cref="Reason"/> is for the log line.
+/// One proposal of <see cref="RangeManager"/>: the entries it replaces and the descriptors it creates (one
+/// message once decided). <see cref="Reason"/> is for the log line.
 /// </summary>
 public sealed record RangeChange(
     RangeChangeKind Kind,

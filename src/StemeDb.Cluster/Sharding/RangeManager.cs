@@ -6,14 +6,17 @@ using StemeDb.Cluster.Time;
 namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
-/// Decides splits, merges, re-replication and repairs as a pure function of the table, per-shard sizes,
-/// the live members and the time. Each range takes part in at most one change per plan, in this order
-/// of priority: replicas (availability first), repair of a clipped entry, split, merge.
+/// Proposes splits, merges and re-replication as a pure function of the table, per-shard sizes, the live
+/// members and the age of each descriptor. Each range takes part in at most one change per plan, in this
+/// order of priority: replicas (availability first), split, merge. A plan is only a proposal: every change
+/// is decided by a majority of the replicas it replaces (see <see cref="Consensus.ChangeOrchestration"/>),
+/// so a proposer's membership view can start a change but never decide one. A clipped entry (a descriptor
+/// holding only part of its span) cannot arise from decided changes; it is left alone and reported.
 /// <list type="bullet">
 /// <item>Split: size above <see cref="ShardingConfig.SplitThresholdBytes"/> and at least two shards; at the
 /// shard boundary nearest the size median; both halves get generation + 1, the left keeps the id.</item>
-/// <item>Merge: two adjacent ranges with the same replica set, neither changed within
-/// <see cref="ShardingConfig.MergeCooldown"/>, when the combined size is below
+/// <item>Merge: two adjacent ranges with the same replica set, neither learned by this node within
+/// <see cref="ShardingConfig.MergeCooldown"/> (local time, never the proposer's clock), when the combined size is below
 /// <see cref="ShardingConfig.MergeThresholdBytes"/>; or when one holds at most
 /// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
 /// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
@@ -46,7 +49,8 @@ public sealed class RangeManager
     /// <param name="sizes">Approximate bytes per shard.</param>
     /// <param name="live">Members currently alive.</param>
     /// <param name="proposer">The node planning; it signs the new descriptors.</param>
-    /// <param name="now">The proposer's HLC time: the new descriptors' timestamp and the clock of the cool-down.</param>
+    /// <param name="now">The proposer's HLC time: the new descriptors' timestamp.</param>
+    /// <param name="age">How long the planning node has known a descriptor: the clock of the merge cool-down.</param>
     /// <param name="onlyLedByProposer">Keep only changes to ranges <paramref name="proposer"/> leads (first live replica).</param>
     public RangePlan Plan(
         MetaRangeSnapshot table,
@@ -54,8 +58,10 @@ public sealed class RangeManager
         IReadOnlySet<NodeId> live,
         NodeId proposer,
         HlcTimestamp now,
+        Func<RangeDescriptor, TimeSpan> age,
         bool onlyLedByProposer = true)
     {
+        ArgumentNullException.ThrowIfNull(age);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(live);
@@ -68,6 +74,7 @@ public sealed class RangeManager
         var busy = new bool[entries.Length];
         var changes = ImmutableArray.CreateBuilder<RangeChange>();
         var unavailable = ImmutableArray.CreateBuilder<MetaRangeEntry>();
+        var clipped = ImmutableArray.CreateBuilder<MetaRangeEntry>();
 
         for (int i = 0; i < entries.Length; i++)
         {
@@ -81,16 +88,19 @@ public sealed class RangeManager
                 continue;
             }
 
-            ImmutableArray<NodeId> replicas = ReplicaPlacement.Choose(d.Id, d.Replicas, live, _config.ReplicationFactor);
-            bool replicasChange = !replicas.SequenceEqual(d.Replicas);
-            if (replicasChange || entry.IsClipped)
+            if (entry.IsClipped)
             {
-                RangeId id = entry.StartShard == d.StartShard ? d.Id : RangeId.Derive(d.Id, d.Generation + 1, entry.StartShard);
-                var next = new RangeDescriptor(id, entry.StartShard, entry.EndShard, replicas, d.Generation + 1, now, proposer);
-                string reason = replicasChange
-                    ? $"replicas [{string.Join(", ", d.Replicas)}] → [{string.Join(", ", replicas)}] (live members: {live.Count})"
-                    : $"descriptor {d.Id} holds only [{entry.StartShard}, {entry.EndShard}) of its span after a conflicting change";
-                changes.Add(new RangeChange(replicasChange ? RangeChangeKind.Replicate : RangeChangeKind.Repair, [entry], new MetaRangeUpdate(next), reason));
+                clipped.Add(entry);
+                busy[i] = true;
+                continue;
+            }
+
+            ImmutableArray<NodeId> replicas = ReplicaPlacement.Choose(d.Id, d.Replicas, live, _config.ReplicationFactor);
+            if (!replicas.SequenceEqual(d.Replicas))
+            {
+                var next = new RangeDescriptor(d.Id, d.StartShard, d.EndShard, replicas, d.Generation + 1, now, proposer);
+                string reason = $"replicas [{string.Join(", ", d.Replicas)}] → [{string.Join(", ", replicas)}] (live members: {live.Count})";
+                changes.Add(new RangeChange(RangeChangeKind.Replicate, [entry], new MetaRangeUpdate(next), reason));
                 busy[i] = true;
                 continue;
             }
@@ -113,7 +123,7 @@ public sealed class RangeManager
         int[] bySize = [.. Enumerable.Range(0, entries.Length).OrderBy(i => sizes.Of(entries[i].StartShard, entries[i].EndShard)).ThenBy(i => i)];
         foreach (int i in bySize)
         {
-            if (busy[i] || !Mergeable(entries[i], now))
+            if (busy[i] || !Mergeable(entries[i], age))
             {
                 continue;
             }
@@ -123,7 +133,7 @@ public sealed class RangeManager
             long bestSize = long.MaxValue;
             foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1])
             {
-                if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], now)
+                if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], age)
                     || !entries[i].Descriptor.HasSameReplicaSet(entries[j].Descriptor))
                 {
                     continue;
@@ -165,7 +175,7 @@ public sealed class RangeManager
             all = [.. all.Where(c => LeaderOf(c.Replaces[0].Descriptor, live) == proposer)];
         }
 
-        return new RangePlan(all, unavailable.ToImmutable());
+        return new RangePlan(all, unavailable.ToImmutable(), clipped.ToImmutable());
     }
 
     /// <summary>
@@ -241,9 +251,8 @@ public sealed class RangeManager
         return Math.Min(sizeA, sizeB) <= _config.StrandedRangeBytes && combined <= _config.SplitThresholdBytes;
     }
 
-    private bool Mergeable(MetaRangeEntry entry, HlcTimestamp now) =>
-        !entry.IsClipped &&
-        now.WallMilliseconds - entry.Descriptor.Timestamp.WallMilliseconds >= (long)_config.MergeCooldown.TotalMilliseconds;
+    private bool Mergeable(MetaRangeEntry entry, Func<RangeDescriptor, TimeSpan> age) =>
+        !entry.IsClipped && age(entry.Descriptor) >= _config.MergeCooldown;
 
     private static NodeId? LeaderOf(RangeDescriptor d, IReadOnlySet<NodeId> live)
     {

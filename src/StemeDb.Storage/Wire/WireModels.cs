@@ -21,9 +21,33 @@ public sealed record AssertionDto(string Id, string Subject, string Predicate, J
     public Assertion ToAssertion() => new(Subject, Predicate, Object, Source, Confidence, HlcTimestamp.FromPacked(AssertedAt));
 }
 
-public sealed record ReplicateRequest(List<AssertionDto>? Assertions, List<RetractionDto>? Retractions);
+/// <summary>
+/// A coordinator's write arriving at a replica: <see cref="Descriptors"/> are the descriptors it routed the
+/// records by (a replica stores only at the generation it holds the range at, and not once it promised the next).
+/// </summary>
+public sealed record ReplicateRequest(List<AssertionDto>? Assertions, List<RetractionDto>? Retractions, List<Cluster.Wire.RangeDescriptorDto>? Descriptors = null);
 
-public sealed record RetractionDto(string Subject, string Target, ulong RetractedAt);
+/// <summary>A coordinator asking one replica for a subject's records at the generation of <see cref="Descriptor"/>.</summary>
+public sealed record ReplicaReadRequest(Cluster.Wire.RangeDescriptorDto Descriptor, string Subject, string? Predicate);
+
+/// <summary>A gateway's read: the subject in the body, never in a URL path (a sidecar would decode and normalize it).</summary>
+public sealed record QueryRequest(string? Subject, string? Predicate, bool History);
+
+/// <summary>A gateway's retraction of one assertion of a subject.</summary>
+public sealed record RetractRequest(string? Subject, string? Id);
+
+/// <summary>The digest of one non-empty shard's records.</summary>
+public sealed record ShardDigestDto(int Shard, string Digest);
+
+public sealed record RetractionDto(string Subject, string Target, ulong RetractedAt)
+{
+    public static RetractionDto From(Retraction r) => new(r.Subject, r.Target.ToString(), r.RetractedAt.Packed);
+
+    public Retraction ToRetraction() =>
+        AssertionId.TryParse(Target, out AssertionId id)
+            ? new Retraction(Subject, id, HlcTimestamp.FromPacked(RetractedAt))
+            : throw new InvalidAssertionException([new ValidationError("target", "must be 64 hex digits.")]);
+}
 
 /// <summary>A page of a range's records (keys and values in base64) and the cursor of the next page.</summary>
 public sealed record RecordPage(List<RecordDto> Records, string? Next);

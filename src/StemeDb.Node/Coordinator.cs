@@ -1,0 +1,255 @@
+using StemeDb.Cluster.Consensus;
+using StemeDb.Cluster.Membership;
+using StemeDb.Cluster.Sharding;
+using StemeDb.Cluster.Wire;
+using StemeDb.Storage;
+using StemeDb.Storage.Wire;
+
+namespace StemeDb.Node;
+
+public enum QuorumStatus
+{
+    Ok,
+
+    /// <summary>This node, or a replica, holds a newer descriptor for the range: refresh and retry.</summary>
+    Moved,
+
+    /// <summary>This node promised a change of the range: nothing is served at this generation here.</summary>
+    Fenced,
+
+    /// <summary>Fewer than a majority of the listed replicas answered.</summary>
+    NoQuorum,
+
+    /// <summary>This node's store refused the write.</summary>
+    StoreFailed,
+}
+
+/// <summary>What a quorum operation came to: its status, how many of how many replicas, and what to tell the caller.</summary>
+public sealed record QuorumOutcome(QuorumStatus Status, int Answered, int Replicas, IReadOnlyList<RangeDescriptor> Current, string? Detail = null)
+{
+    /// <summary>Of a write: the records that were new in this node's store.</summary>
+    public int Added { get; init; }
+
+    public int Quorum => Coordinator.QuorumOf(Replicas);
+}
+
+/// <summary>
+/// Any replica of a range coordinates its reads and writes (the leader is a preference for load, not a
+/// need of safety: writes are unions and both quorums are counted against the descriptor's listed
+/// replicas, never a membership view). A write is acknowledged once a majority of the listed replicas
+/// stored it at the generation it was routed at, this node included; a read is answered only from a
+/// majority of them, this node included, and is the union of their answers. A replica that promised a
+/// change of the range (<see cref="FenceGate"/>) or knows a newer descriptor refuses, so an old majority
+/// cannot go on after a new one was decided.
+/// </summary>
+public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, StoreHealth health)
+{
+    public static int QuorumOf(int replicas) => (replicas / 2) + 1;
+
+    /// <summary>Stores records of one range here and on a majority of the range's replicas at <paramref name="range"/>'s generation.</summary>
+    public async Task<QuorumOutcome> ReplicateAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, CancellationToken cancellationToken)
+    {
+        if (StoreLocally(range, assertions, retractions, out int added) is { } refused)
+        {
+            return refused;
+        }
+
+        var request = new ReplicateRequest([.. assertions.Select(a => AssertionDto.From(a))], [.. retractions.Select(RetractionDto.From)], [RangeDescriptorDto.From(range)]);
+        int acknowledged = 1;
+        int quorum = QuorumOf(range.Replicas.Length);
+        List<Task<PeerResult<bool>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => peers.ReplicateAsync(r, request, cancellationToken))];
+        var moved = new List<RangeDescriptor>();
+        var failures = new List<string>();
+        while (acknowledged < quorum && pending.Count > 0)
+        {
+            Task<PeerResult<bool>> done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            PeerResult<bool> result = await done.ConfigureAwait(false);
+            if (result.IsOk)
+            {
+                acknowledged++;
+            }
+            else
+            {
+                moved.AddRange(result.Moved);
+                failures.Add(result.Error ?? result.Status.ToString());
+            }
+        }
+
+        // The rest go on alone: a replica that is merely slow still gets the write.
+        return Conclude(range, acknowledged, moved, failures) with { Added = added };
+    }
+
+    /// <summary>A majority read of a subject: the union of the answers of a majority of the range's replicas.</summary>
+    public async Task<(QuorumOutcome Outcome, List<AssertionDto> Records)> ReadAsync(RangeDescriptor range, string subject, string? predicate, CancellationToken cancellationToken)
+    {
+        SlotId slot = SlotId.Of(range);
+        if (!range.Replicas.Contains(node.Id))
+        {
+            return (new QuorumOutcome(QuorumStatus.Moved, 0, range.Replicas.Length, node.Table.Current.DescriptorsOverlapping(range.StartShard, range.EndShard)), []);
+        }
+
+        if (gate.IsFenced(slot))
+        {
+            return (new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly"), []);
+        }
+
+        var merged = store.Read(subject, predicate, history: true).ToDictionary(s => s.Assertion.Id.ToString(), s => AssertionDto.From(s.Assertion, s.RetractedAt));
+        int answered = 1;
+        int quorum = QuorumOf(range.Replicas.Length);
+        var request = new ReplicaReadRequest(RangeDescriptorDto.From(range), subject, predicate);
+        List<Task<PeerResult<List<AssertionDto>>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => peers.ReadReplicaAsync(r, request, cancellationToken))];
+        var moved = new List<RangeDescriptor>();
+        var failures = new List<string>();
+        while (answered < quorum && pending.Count > 0)
+        {
+            Task<PeerResult<List<AssertionDto>>> done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            PeerResult<List<AssertionDto>> result = await done.ConfigureAwait(false);
+            if (!result.IsOk)
+            {
+                moved.AddRange(result.Moved);
+                failures.Add(result.Error ?? result.Status.ToString());
+                continue;
+            }
+
+            answered++;
+            foreach (AssertionDto a in result.Value!)
+            {
+                merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? mine) ? Union(mine, a) : a;
+            }
+        }
+
+        // Answered after the read quorum, so the set of answers is fixed: a majority, or a refusal.
+        return (Conclude(range, answered, moved, failures), [.. merged.Values]);
+    }
+
+    /// <summary>
+    /// What this node holds of a subject at <paramref name="range"/>'s generation, for a peer coordinating a
+    /// read; null (and the descriptors to send back) when it does not serve the range at that generation.
+    /// </summary>
+    public (List<AssertionDto>? Records, IReadOnlyList<RangeDescriptor> Current) ReadAsReplica(RangeDescriptor range, string subject, string? predicate)
+    {
+        int shard = store.ShardOf(subject);
+        if (!Serves(range, shard) || gate.IsFenced(SlotId.Of(range)))
+        {
+            return (null, node.Table.Current.DescriptorsOverlapping(shard, shard + 1));
+        }
+
+        return ([.. store.Read(subject, predicate, history: true).Select(s => AssertionDto.From(s.Assertion, s.RetractedAt))], []);
+    }
+
+    /// <summary>Stores what a coordinator sent here, if this node holds every range involved at the generation it was sent at.</summary>
+    public (bool Stored, IReadOnlyList<RangeDescriptor> Current, bool StoreFailed) StoreAsReplica(IReadOnlyList<RangeDescriptor> ranges, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions)
+    {
+        var byRange = new Dictionary<RangeDescriptor, (List<Assertion> Assertions, List<Retraction> Retractions)>();
+        foreach ((string subject, Assertion? assertion, Retraction? retraction) in assertions.Select(a => (a.Subject, (Assertion?)a, (Retraction?)null))
+                     .Concat(retractions.Select(r => (r.Subject, (Assertion?)null, (Retraction?)r))))
+        {
+            int shard = store.ShardOf(subject);
+            RangeDescriptor? range = ranges.FirstOrDefault(r => Serves(r, shard));
+            if (range is null)
+            {
+                return (false, node.Table.Current.DescriptorsOverlapping(shard, shard + 1), false);
+            }
+
+            if (!byRange.TryGetValue(range, out var group))
+            {
+                byRange[range] = group = ([], []);
+            }
+
+            if (assertion is not null)
+            {
+                group.Assertions.Add(assertion);
+            }
+            else
+            {
+                group.Retractions.Add(retraction!);
+            }
+        }
+
+        foreach ((RangeDescriptor range, var group) in byRange)
+        {
+            if (StoreLocally(range, group.Assertions, group.Retractions, out _) is { } refused)
+            {
+                return (false, refused.Current, refused.Status == QuorumStatus.StoreFailed);
+            }
+        }
+
+        return (true, [], false);
+    }
+
+    /// <summary>Whether this node holds <paramref name="range"/> at its generation for <paramref name="shard"/> (learning the descriptor first).</summary>
+    private bool Serves(RangeDescriptor range, int shard)
+    {
+        if (!range.Contains(shard) || !range.Replicas.Contains(node.Id))
+        {
+            return false;
+        }
+
+        if (!node.Table.Current.Find(shard).Descriptor.Equals(range))
+        {
+            sync.Apply([range], "a coordinator"); // it may be newer than ours: coordinators route by decided descriptors
+        }
+
+        return node.Table.Current.Find(shard).Descriptor.Equals(range);
+    }
+
+    private QuorumOutcome? StoreLocally(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, out int added)
+    {
+        added = 0;
+        int shard = range.StartShard;
+        if (!Serves(range, shard))
+        {
+            return new QuorumOutcome(QuorumStatus.Moved, 0, range.Replicas.Length, node.Table.Current.DescriptorsOverlapping(range.StartShard, range.EndShard));
+        }
+
+        using FenceGate.Pass? pass = gate.TryEnter(SlotId.Of(range));
+        if (pass is null)
+        {
+            return new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly");
+        }
+
+        try
+        {
+            if (assertions.Count > 0)
+            {
+                added += store.Write(assertions);
+            }
+
+            foreach (Retraction r in retractions)
+            {
+                added += store.Retract(r) ? 1 : 0;
+            }
+        }
+        catch (StorageException e)
+        {
+            health.Failed(e);
+            return new QuorumOutcome(QuorumStatus.StoreFailed, 0, range.Replicas.Length, [], e.Message);
+        }
+
+        return null;
+    }
+
+    private QuorumOutcome Conclude(RangeDescriptor range, int answered, List<RangeDescriptor> moved, List<string> failures)
+    {
+        if (answered >= QuorumOf(range.Replicas.Length))
+        {
+            return new QuorumOutcome(QuorumStatus.Ok, answered, range.Replicas.Length, []);
+        }
+
+        if (moved.Count > 0)
+        {
+            sync.Apply(moved, "a replica's answer");
+            return new QuorumOutcome(QuorumStatus.Moved, answered, range.Replicas.Length, node.Table.Current.DescriptorsOverlapping(range.StartShard, range.EndShard));
+        }
+
+        return new QuorumOutcome(QuorumStatus.NoQuorum, answered, range.Replicas.Length, [], string.Join("; ", failures));
+    }
+
+    private static AssertionDto Union(AssertionDto a, AssertionDto b) => a with
+    {
+        AssertedAt = Math.Min(a.AssertedAt, b.AssertedAt),
+        RetractedAt = a.RetractedAt is null ? b.RetractedAt : b.RetractedAt is null ? a.RetractedAt : Math.Min(a.RetractedAt.Value, b.RetractedAt.Value),
+    };
+}
