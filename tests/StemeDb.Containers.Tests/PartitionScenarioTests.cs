@@ -6,7 +6,8 @@ namespace StemeDb.Containers.Tests;
 /// <summary>
 /// Network partitions made with iptables in the containers' namespaces (<see cref="NetworkFaults"/>):
 /// a 2|3 partition with a gateway on each side, a range leader cut off from every other node while both
-/// gateways still reach it, and a gateway cut off from one leader only. Each cut lasts
+/// gateways still reach it, a range leader cut off from its two fellow replicas only, and a gateway cut
+/// off from one leader only (one way). Each cut lasts
 /// <see cref="Cut"/> under the workload, then heals, and the workload goes on past twice the nodes' drop
 /// grace (so data a node dropped after the heal is gone by the read-back). DESIGN §4: the side without a
 /// majority of a range's replicas cannot change that range, a write is acknowledged by a majority of the
@@ -113,6 +114,26 @@ public sealed class PartitionScenarioTests(ContainerCluster cluster, ITestOutput
             // Reported when the others see it not alive (the node itself, answered by no one, probes ever slower: Lifeguard).
             return await HoldAndHealAsync(clock, () => _runner.UntilReportedAsync([leader], others, clock, Cut));
         }, LoadFocus.On(led));
+    }
+
+    [SkippableFact]
+    public async Task A_leader_cut_off_from_its_two_fellow_replicas_only_loses_nothing()
+    {
+        await _runner.PrepareAsync();
+        List<RangeInfo> ranges = await cluster.RangesAsync(0);
+        // Only the links between a range's leader and its other two replicas; the other nodes and both
+        // gateways still reach all three (so SWIM's indirect probes may keep everyone alive).
+        RangeInfo range = ranges.Where(r => r.Leader is not null && r.Replicas.Count == 3).OrderBy(r => r.StartShard).First();
+        int leader = ContainerCluster.NodeIndex(range.Leader!);
+        int[] fellows = [.. range.Replicas.Select(ContainerCluster.NodeIndex).Where(i => i != leader)];
+        output.WriteLine($"cut: {range.Leader} | {Names(fellows)} (range [{range.StartShard}, {range.EndShard}) replicas {string.Join(",", range.Replicas)}); every other link up");
+        output.WriteLine(Describe("ranges before", ranges));
+
+        await _runner.RunAsync("range leader cut off from its two fellow replicas only", async clock =>
+        {
+            await cluster.Faults.PartitionAsync([cluster.NodeEndpoint(leader)], [.. fellows.Select(cluster.NodeEndpoint)]);
+            return await HoldAndHealAsync(clock, () => _runner.UntilReportedAsync([leader], fellows, clock, Cut));
+        }, LoadFocus.On([range]));
     }
 
     [SkippableFact]
