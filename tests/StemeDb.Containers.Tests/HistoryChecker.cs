@@ -75,7 +75,11 @@ public static class HistoryChecker
             unreadable,
             stale,
             undone,
-            history.Select(o => o.Gateway).Distinct().Order(StringComparer.Ordinal).ToDictionary(g => g, g => LongestGap(history, g, duration)));
+            history.Select(o => o.Gateway).Distinct().Order(StringComparer.Ordinal).ToDictionary(g => g, g => LongestGap(history, g, duration)),
+            history.Where(o => o.Outcome != OperationOutcome.Ok)
+                .GroupBy(o => $"{o.Kind.ToString().ToLowerInvariant()} {(o.Status is { } status ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "no answer")}")
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count()));
     }
 
     /// <summary>The longest time through <paramref name="gateway"/> without a success ending, the start and end of the workload included.</summary>

@@ -76,6 +76,7 @@ public sealed class HistoryCheckerTests
         Assert.True(report.Clean, report.Describe());
         Assert.Equal(1, report.Failed);
         Assert.Equal(1, report.Indeterminate);
+        Assert.Equal(new Dictionary<string, int> { ["write 400"] = 1, ["write 503"] = 1 }, report.NotOk);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ namespace StemeDb.Containers.Tests;
 /// <summary>What <see cref="HistoryChecker"/> found in one workload's history and its final read-back.</summary>
 /// <param name="Unreadable">Acknowledged writes whose subject the final read-back could not read at all (so neither found nor known lost).</param>
 /// <param name="LongestUnavailable">Per gateway: the longest time without a successful operation through it.</param>
+/// <param name="NotOk">Operations that did not succeed, counted by kind and status ("retract 404", "write no answer"): a 404 to the retraction of an acknowledged write means the node that answered did not hold it.</param>
 public sealed record HistoryReport(
     int Writes,
     int Reads,
@@ -18,7 +19,8 @@ public sealed record HistoryReport(
     IReadOnlyList<Operation> Unreadable,
     IReadOnlyList<StaleRead> StaleReads,
     IReadOnlyList<UndoneRetraction> UndoneRetractions,
-    IReadOnlyDictionary<string, TimeSpan> LongestUnavailable)
+    IReadOnlyDictionary<string, TimeSpan> LongestUnavailable,
+    IReadOnlyDictionary<string, int> NotOk)
 {
     public int Operations => Writes + Reads + Retractions;
 
@@ -32,6 +34,11 @@ public sealed record HistoryReport(
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{AcknowledgedWrites} acknowledged writes: {LostWrites.Count} lost, {Unreadable.Count} unreadable; {StaleReads.Count} stale reads; {UndoneRetractions.Count} undone retractions (of {AcknowledgedRetractions} acknowledged)\n");
+        if (NotOk.Count > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  not ok: {string.Join(", ", NotOk.Select(n => $"{n.Key} ×{n.Value}"))}\n");
+        }
+
         foreach (Operation w in LostWrites.Take(max))
         {
             text.Append(CultureInfo.InvariantCulture, $"  lost: {w.Subject} {Short(w.Id)} acknowledged by gateway {w.Gateway} at {w.End.TotalSeconds:F2} s\n");

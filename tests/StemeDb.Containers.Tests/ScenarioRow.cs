@@ -15,7 +15,7 @@ public sealed record ScenarioRow(string Scenario, HistoryReport Report, int NotS
         string unavailable = string.Join(" / ", r.LongestUnavailable.Values.Select(t => Seconds(t)));
         string lost = r.Unreadable.Count == 0 ? $"{r.LostWrites.Count}" : $"{r.LostWrites.Count} (+{r.Unreadable.Count} unreadable)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {Scenario} | {r.Operations} ({r.Writes}/{r.Reads}/{r.Retractions}) | {r.AcknowledgedWrites} | {lost} | {r.StaleReads.Count} | {r.UndoneRetractions.Count} | {EarlierMissing} | {100.0 * r.FailedFraction:F1} % ({r.Failed} refused, {r.Indeterminate} indeterminate) | {NotSent} | {unavailable} | {Seconds(Detected)} | {Seconds(Recovered)} |");
+            $"| {Scenario.Replace("|", "\\|", StringComparison.Ordinal)} | {r.Operations} ({r.Writes}/{r.Reads}/{r.Retractions}) | {r.AcknowledgedWrites} | {lost} | {r.StaleReads.Count} | {r.UndoneRetractions.Count} | {EarlierMissing} | {100.0 * r.FailedFraction:F1} % ({r.Failed} refused, {r.Indeterminate} indeterminate) | {NotSent} | {unavailable} | {Seconds(Detected)} | {Seconds(Recovered)} |");
     }
 
     private static string Seconds(TimeSpan? t) => t is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.TotalSeconds:F1} s") : "—";
