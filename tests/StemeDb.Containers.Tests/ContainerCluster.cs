@@ -13,31 +13,63 @@ using DotNet.Testcontainers.Networks;
 namespace StemeDb.Containers.Tests;
 
 /// <summary>
-/// Five node containers and a gateway container on their own podman network, each with a fixed address
-/// (so a node that is disconnected and reconnected keeps it) and each node with its own volume. The
-/// product's SWIM defaults, except a 5 s push-pull interval so that a node cut off and reconnected is
-/// found again within seconds (the reconnect attempt rides on push-pull). Every acknowledged write of
+/// Five node containers and two gateway containers (A and B) on their own podman network, each with a
+/// fixed address (so a node that is disconnected and reconnected keeps it, and a network fault can name
+/// it) and each node with its own volume. The product's SWIM defaults, except a 5 s push-pull interval so
+/// that a node cut off and reconnected is found again within seconds (the reconnect attempt rides on
+/// push-pull), and a 10 s drop grace so that a scenario can wait past it. Every acknowledged write of
 /// every scenario goes into <see cref="Ledger"/>, which each scenario reads back in full.
 /// </summary>
 public sealed class ContainerCluster : IAsyncLifetime
 {
     public const int NodeCount = 5;
+    public const int GatewayCount = 2;
+
+    /// <summary>The product's shard count (the fixture does not change it): what a subject hashes into.</summary>
+    public const int ShardCount = 4096;
+
+    /// <summary>How long a node keeps the data of a range it no longer replicates (Node__DropGrace).</summary>
+    public static readonly TimeSpan DropGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>The maximum clock offset between nodes (the product's Cluster:Sharding:MaxClockOffset, unchanged here).</summary>
+    public static readonly TimeSpan MaxClockOffset = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Debian's libfaketime, which build-image.sh copies into the image.</summary>
+    public const string FakeTimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+    /// <summary>
+    /// The node that runs under libfaketime (at offset 0 until a scenario steps it), so that a scenario can
+    /// step a running node's clock without a restart, which would cost it its leaderships (measured: a node
+    /// recreated with a skewed clock led no range 60 s after it rejoined). Only one: under libfaketime (which
+    /// also wraps condition-variable waits, epoll and stat) a node's batch writes were 2 to 6 times slower
+    /// on this machine, so the other nodes run without it.
+    /// </summary>
+    public const int SkewableNode = NodeCount - 1;
+
+    /// <summary>The clock offset libfaketime applies in <see cref="SkewableNode"/>, "+0s" until a scenario changes it.</summary>
+    private const string FakeTimeFile = "/tmp/faketime";
+
     private static readonly string SwimKey = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b * 5 + 1)).ToArray());
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly List<IContainer> _nodes = [];
     private readonly List<string> _volumes = [];
+    private readonly List<IContainer> _gateways = [];
+    private readonly List<GatewayClient> _gatewayClients = [];
     private INetwork? _network;
-    private IContainer? _gateway;
     private string _prefix = "";
+    private string _image = "";
 
     // One client for the membership polls (every 50-100 ms during a scenario), not a new one per poll.
     private readonly HttpClient _membership = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     public DockerClient Docker { get; private set; } = null!;
 
-    public HttpClient Gateway { get; private set; } = null!;
+    public NetworkFaults Faults { get; private set; } = null!;
 
-    public ConcurrentDictionary<string, string> Ledger { get; } = new();
+    /// <summary>Gateway A and gateway B, in that order.</summary>
+    public IReadOnlyList<GatewayClient> Gateways => _gatewayClients;
+
+    public Ledger Ledger { get; } = new();
 
     public List<string> Report { get; } = [];
 
@@ -45,15 +77,25 @@ public sealed class ContainerCluster : IAsyncLifetime
 
     public static string NodeId(int i) => $"stemedb-node-{i + 1}";
 
+    public static int NodeIndex(string id) => int.Parse(id.AsSpan("stemedb-node-".Length), CultureInfo.InvariantCulture) - 1;
+
     public string NodeAddress(int i) => $"{_prefix}{11 + i}";
 
     public Uri NodeUrl(int i) => new($"http://{NodeAddress(i)}:5000");
 
     public IContainer Node(int i) => _nodes[i];
 
-    public IContainer GatewayContainer => _gateway!;
+    public static string GatewayName(int g) => ((char)('A' + g)).ToString();
 
-    public string GatewayAddress => $"{_prefix}20";
+    public IContainer GatewayContainer(int g) => _gateways[g];
+
+    public string GatewayAddress(int g) => $"{_prefix}{20 + g}";
+
+    public Uri GatewayUrl(int g) => new($"http://{GatewayAddress(g)}:8080");
+
+    public FaultEndpoint NodeEndpoint(int i) => new(NodeId(i), _nodes[i].Id, NodeAddress(i));
+
+    public FaultEndpoint GatewayEndpoint(int g) => new($"gateway {GatewayName(g)}", _gateways[g].Id, GatewayAddress(g));
 
     public async Task InitializeAsync()
     {
@@ -63,8 +105,9 @@ public sealed class ContainerCluster : IAsyncLifetime
         }
 
         using var setup = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        string image = await ContainerEngine.BuildImageAsync(setup.Token);
+        _image = await ContainerEngine.BuildImageAsync(setup.Token);
         Docker = ContainerEngine.Client();
+        Faults = new NetworkFaults(Docker);
         int subnet = Random.Shared.Next(100, 250);
         _prefix = $"10.89.{subnet}.";
         _network = new NetworkBuilder()
@@ -75,7 +118,8 @@ public sealed class ContainerCluster : IAsyncLifetime
 
         for (int i = 0; i < NodeCount; i++)
         {
-            _nodes.Add(BuildNode(image, i));
+            _volumes.Add(VolumeOf(i));
+            _nodes.Add(BuildNode(i));
         }
 
         await Task.WhenAll(_nodes.Select(n => n.StartAsync(setup.Token)));
@@ -84,18 +128,26 @@ public sealed class ContainerCluster : IAsyncLifetime
             await WaitHttpAsync(new Uri(NodeUrl(i), "/readyz"), TimeSpan.FromSeconds(60), _nodes[i]);
         }
 
-        _gateway = BuildGateway(image);
-        await _gateway.StartAsync(setup.Token);
-        Gateway = new HttpClient { BaseAddress = new Uri($"http://{GatewayAddress}:8080"), Timeout = TimeSpan.FromSeconds(10) };
-        await WaitHttpAsync(new Uri(Gateway.BaseAddress, "/readyz"), TimeSpan.FromSeconds(60), _gateway);
+        for (int g = 0; g < GatewayCount; g++)
+        {
+            _gateways.Add(BuildGateway(g));
+            _gatewayClients.Add(new GatewayClient(GatewayName(g), new HttpClient { BaseAddress = GatewayUrl(g), Timeout = TimeSpan.FromSeconds(10) }));
+        }
+
+        await Task.WhenAll(_gateways.Select(g => g.StartAsync(setup.Token)));
+        await WaitGatewaysAsync(TimeSpan.FromSeconds(60));
         await PreloadAsync(setup.Token);
     }
 
     public async Task DisposeAsync()
     {
-        Gateway?.Dispose();
+        foreach (GatewayClient gateway in _gatewayClients)
+        {
+            gateway.Http.Dispose();
+        }
+
         _membership.Dispose();
-        foreach (IContainer container in _nodes.Append(_gateway).OfType<IContainer>())
+        foreach (IContainer container in _nodes.Concat(_gateways))
         {
             await container.DisposeAsync();
         }
@@ -152,6 +204,20 @@ public sealed class ContainerCluster : IAsyncLifetime
     public async Task StartAgainAsync(IContainer container) =>
         await Docker.Containers.StartContainerAsync(container.Id, new ContainerStartParameters());
 
+    /// <summary>
+    /// Steps <see cref="SkewableNode"/>'s wall clock to <paramref name="offset"/> from the host's while it
+    /// runs: libfaketime rereads its offset file every second; this waits two seconds so it has.
+    /// </summary>
+    public async Task SetClockOffsetAsync(TimeSpan offset)
+    {
+        await _nodes[SkewableNode].CopyAsync(Encoding.ASCII.GetBytes(FakeTimeSpec(offset)), FakeTimeFile);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>libfaketime's relative form: "+0.2s", "-5s".</summary>
+    public static string FakeTimeSpec(TimeSpan offset) =>
+        string.Create(CultureInfo.InvariantCulture, $"{(offset < TimeSpan.Zero ? "-" : "+")}{Math.Abs(offset.TotalSeconds):0.###}s");
+
     public async Task DisconnectAsync(int node) =>
         await Docker.Networks.DisconnectNetworkAsync(_network!.Name, new NetworkDisconnectParameters { Container = _nodes[node].Id, Force = true });
 
@@ -167,6 +233,14 @@ public sealed class ContainerCluster : IAsyncLifetime
         (string stdout, string stderr) = await container.GetLogsAsync();
         string[] lines = (stdout + stderr).Split('\n');
         return $"--- {container.Name} (last 80 lines) ---\n" + string.Join('\n', lines.TakeLast(80));
+    }
+
+    /// <summary>The log lines of node <paramref name="i"/> since <paramref name="since"/> (host clock) that contain <paramref name="text"/>.</summary>
+    public async Task<List<string>> NodeLogLinesAsync(int i, DateTime since, string text)
+    {
+        (string stdout, string stderr) = await _nodes[i].GetLogsAsync(since);
+        // The console logger writes a message on the line after its category line.
+        return [.. (stdout + stderr).Split('\n').Where(l => l.Contains(text, StringComparison.Ordinal)).Select(l => l.Trim())];
     }
 
     public static async Task WaitHttpAsync(Uri url, TimeSpan timeout, IContainer? container = null)
@@ -200,7 +274,9 @@ public sealed class ContainerCluster : IAsyncLifetime
         throw new TimeoutException($"{url} did not answer within {timeout} (container {container?.State}).\n{logs}");
     }
 
-    private IContainer BuildNode(string image, int i)
+    private string VolumeOf(int i) => $"stemedb-ct-{_run}-data-{i + 1}";
+
+    private IContainer BuildNode(int i)
     {
         var env = new Dictionary<string, string>
         {
@@ -219,8 +295,19 @@ public sealed class ContainerCluster : IAsyncLifetime
             ["Node__HttpAddress"] = NodeUrl(i).ToString().TrimEnd('/'),
             ["Node__RangeCheckInterval"] = "00:00:02",
             ["Node__AntiEntropyInterval"] = "00:00:10",
+            ["Node__DropGrace"] = DropGrace.ToString("c", CultureInfo.InvariantCulture),
             ["Storage__DataDirectory"] = "/data",
         };
+        if (i == SkewableNode)
+        {
+            // The offset is read from a file (copied in at creation, "+0s"), so it can change while the node
+            // runs. Monotonic clocks stay real: timers, timeouts and Stopwatch are not disturbed.
+            env["LD_PRELOAD"] = FakeTimeLibrary;
+            env["FAKETIME_TIMESTAMP_FILE"] = FakeTimeFile;
+            env["FAKETIME_CACHE_DURATION"] = "1";
+            env["DONT_FAKE_MONOTONIC"] = "1";
+        }
+
         for (int g = 0; g < NodeCount; g++)
         {
             env[$"Node__Genesis__{g}"] = NodeId(g);
@@ -236,18 +323,16 @@ public sealed class ContainerCluster : IAsyncLifetime
             }
         }
 
-        string volume = $"stemedb-ct-{_run}-data-{i + 1}";
-        _volumes.Add(volume);
-        return WithAddress(new ContainerBuilder(image), NodeAddress(i))
+        ContainerBuilder node = WithAddress(new ContainerBuilder(_image), NodeAddress(i))
             .WithName($"stemedb-ct-{_run}-node-{i + 1}")
             .WithEntrypoint("/usr/share/dotnet/dotnet")
             .WithCommand("/app/node/StemeDb.Node.dll")
             .WithEnvironment(env)
-            .WithVolumeMount(volume, "/data")
-            .Build();
+            .WithVolumeMount(VolumeOf(i), "/data");
+        return (i == SkewableNode ? node.WithResourceMapping(Encoding.ASCII.GetBytes(FakeTimeSpec(TimeSpan.Zero)), FakeTimeFile) : node).Build();
     }
 
-    private IContainer BuildGateway(string image)
+    private IContainer BuildGateway(int g)
     {
         var env = new Dictionary<string, string>
         {
@@ -262,8 +347,8 @@ public sealed class ContainerCluster : IAsyncLifetime
             env[$"Gateway__Seeds__{s}"] = NodeUrl(s).ToString().TrimEnd('/');
         }
 
-        return WithAddress(new ContainerBuilder(image), GatewayAddress)
-            .WithName($"stemedb-ct-{_run}-gateway")
+        return WithAddress(new ContainerBuilder(_image), GatewayAddress(g))
+            .WithName($"stemedb-ct-{_run}-gateway-{GatewayName(g).ToLowerInvariant()}")
             .WithEntrypoint("/usr/share/dotnet/dotnet")
             .WithCommand("/app/gateway/StemeDb.Gateway.dll")
             .WithEnvironment(env)
@@ -288,24 +373,24 @@ public sealed class ContainerCluster : IAsyncLifetime
     /// <summary>About 4 MB in batches: the genesis range splits into several and rebalancing spreads them over all five nodes.</summary>
     private async Task PreloadAsync(CancellationToken cancellationToken)
     {
+        HttpClient gateway = _gatewayClients[0].Http;
         string pad = new('p', 900);
         for (int batch = 0; batch < 40; batch++)
         {
             var assertions = Enumerable.Range(0, 100).Select(k => new { subject = $"pre:{batch}:{k}", predicate = "p", @object = new { pad } }).ToList();
-            using HttpResponseMessage response = await Gateway.PostAsJsonAsync("/v1/assertions", new { assertions }, cancellationToken);
+            using HttpResponseMessage response = await gateway.PostAsJsonAsync("/v1/assertions", new { assertions }, cancellationToken);
             response.EnsureSuccessStatusCode();
             JsonElement ids = (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("ids");
             for (int k = 0; k < assertions.Count; k++)
             {
-                Ledger[assertions[k].subject] = ids[k].GetString()!;
+                Ledger.AddWrite(assertions[k].subject, ids[k].GetString()!);
             }
         }
 
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(90))
         {
-            List<JsonElement> ranges = (await Gateway.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges", cancellationToken))!;
-            var holders = ranges.SelectMany(r => r.GetProperty("replicas").EnumerateArray().Select(x => x.GetString())).ToHashSet();
+            var holders = (await RangesAsync(0, cancellationToken)).SelectMany(r => r.Replicas).ToHashSet();
             if (Enumerable.Range(0, NodeCount).All(i => holders.Contains(NodeId(i))))
             {
                 return;
@@ -317,33 +402,62 @@ public sealed class ContainerCluster : IAsyncLifetime
         throw new TimeoutException("the preloaded ranges never spread over all five nodes");
     }
 
-    /// <summary>Reads every acknowledged write back through the gateway; returns the subjects not found.</summary>
-    public async Task<List<string>> MissingAsync()
+    /// <summary>The ranges as gateway <paramref name="g"/> routes them.</summary>
+    public async Task<List<RangeInfo>> RangesAsync(int g, CancellationToken cancellationToken = default) =>
+        (await _gatewayClients[g].Http.GetFromJsonAsync<List<RangeInfo>>("/v1/cluster/ranges", JsonSerializerOptions.Web, cancellationToken))!;
+
+    /// <summary>Waits until both gateways are ready (each failure says which, with its log).</summary>
+    public async Task WaitGatewaysAsync(TimeSpan timeout) =>
+        await Task.WhenAll(Enumerable.Range(0, GatewayCount).Select(g => WaitHttpAsync(new Uri(GatewayUrl(g), "/readyz"), timeout, _gateways[g])));
+
+    /// <summary>
+    /// Reads each subject with history=true (retracted assertions included), through gateway A and B in
+    /// turn, three tries each; null where no try succeeded. Bounded: what is not read within
+    /// <paramref name="limit"/> counts as unreadable.
+    /// </summary>
+    public async Task<Dictionary<string, IReadOnlyList<SeenAssertion>?>> ReadBackAsync(IEnumerable<string> subjects, TimeSpan limit)
     {
-        var missing = new ConcurrentBag<string>();
-        await Parallel.ForEachAsync(Ledger, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (entry, ct) =>
+        var seen = new ConcurrentDictionary<string, IReadOnlyList<SeenAssertion>?>();
+        using var deadline = new CancellationTokenSource(limit);
+        List<string> all = [.. subjects];
+        try
         {
-            for (int attempt = 0; attempt < 3; attempt++)
+            await Parallel.ForEachAsync(all, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = deadline.Token }, async (subject, ct) =>
             {
-                try
+                seen[subject] = null;
+                for (int attempt = 0; attempt < 3; attempt++)
                 {
-                    using HttpResponseMessage response = await Gateway.GetAsync($"/v1/subjects/{Uri.EscapeDataString(entry.Key)}/assertions", ct);
-                    if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<List<JsonElement>>(ct))!.Any(a => a.GetProperty("id").GetString() == entry.Value))
+                    HttpClient gateway = _gatewayClients[attempt % GatewayCount].Http;
+                    try
                     {
-                        return;
+                        using HttpResponseMessage response = await gateway.GetAsync($"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions?history=true", ct);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            seen[subject] = Parse(await response.Content.ReadFromJsonAsync<List<JsonElement>>(ct));
+                            return;
+                        }
                     }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                }
+                    catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+                    {
+                    }
 
-                await Task.Delay(500, ct);
-            }
+                    await Task.Delay(500, ct);
+                }
+            });
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // The rest stay unread (absent, so unreadable to the checkers).
+        }
 
-            missing.Add(entry.Key);
-        });
-        return [.. missing];
+        return all.ToDictionary(s => s, s => seen.TryGetValue(s, out IReadOnlyList<SeenAssertion>? v) ? v : null);
     }
+
+    /// <summary>The ids of a gateway's list of assertions, each with whether it is retracted.</summary>
+    public static IReadOnlyList<SeenAssertion> Parse(List<JsonElement>? assertions) =>
+        [.. (assertions ?? []).Select(a => new SeenAssertion(
+            a.GetProperty("id").GetString()!,
+            a.TryGetProperty("retractedAt", out JsonElement r) && r.ValueKind != JsonValueKind.Null))];
 }
 
 [CollectionDefinition(nameof(ContainerCluster))]

@@ -38,24 +38,7 @@ public static class ContainerEngine
     {
         string script = Path.Combine(AppContext.BaseDirectory, "build-image.sh");
         string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        var start = new ProcessStartInfo("bash", [script, configuration])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryRoot(),
-        };
-        start.Environment["STEMEDB_REPO"] = RepositoryRoot();
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        string output = await stdout;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"build-image.sh failed ({process.ExitCode}):\n{await stderr}\n{output}");
-        }
-
+        string output = await HostCommand.RunCheckedAsync("bash", [script, configuration], TimeSpan.FromMinutes(10), RepositoryRoot(), new Dictionary<string, string> { ["STEMEDB_REPO"] = RepositoryRoot() }, cancellationToken);
         return output.Trim().Split('\n')[^1].Trim();
     }
 

@@ -5,16 +5,15 @@ namespace StemeDb.Containers.Tests;
 
 /// <summary>
 /// Faults a loopback test cannot make: a container killed, frozen, cut off the network, restarted; each
-/// under a steady write load through the gateway, each followed by reading back every write acknowledged
-/// so far (the preload and all earlier scenarios included). No acknowledged write may be missing.
+/// under a steady workload (writes, reads, retractions) through both gateways, each followed by the
+/// history check and by reading back every write acknowledged so far (the preload and all earlier
+/// scenarios included). See <see cref="ScenarioRunner"/>.
 /// </summary>
 [Collection(nameof(ContainerCluster))]
 public sealed class FaultScenarioTests(ContainerCluster cluster, ITestOutputHelper output)
 {
-    private const double Rate = 25; // writes per second
-    private const int InFlight = 8;
-    private static readonly TimeSpan Steady = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan FaultTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FaultTimeout = ScenarioRunner.FaultTimeout;
+    private readonly ScenarioRunner _runner = new(cluster, output);
 
     // The product's SWIM defaults (ProbeInterval 1 s, SuspicionMult 1, SuspicionMaxTimeoutMult 6): with
     // five members the suspicion timeout is between 1 s (enough confirmations) and 6 s.
@@ -113,89 +112,19 @@ public sealed class FaultScenarioTests(ContainerCluster cluster, ITestOutputHelp
     });
 
     [SkippableFact]
-    public async Task The_gateway_killed_and_restarted_loses_nothing() => await Scenario("gateway killed (SIGKILL), restarted", async clock =>
+    public async Task The_gateway_killed_and_restarted_loses_nothing() => await Scenario("gateway A killed (SIGKILL), restarted", async clock =>
     {
-        await cluster.KillAsync(cluster.GatewayContainer);
+        await cluster.KillAsync(cluster.GatewayContainer(0));
         await Task.Delay(TimeSpan.FromSeconds(3));
         var back = Stopwatch.StartNew();
-        await cluster.StartAgainAsync(cluster.GatewayContainer);
-        await ContainerCluster.WaitHttpAsync(new Uri(cluster.Gateway.BaseAddress!, "/readyz"), FaultTimeout, cluster.GatewayContainer);
+        await cluster.StartAgainAsync(cluster.GatewayContainer(0));
+        await ContainerCluster.WaitHttpAsync(new Uri(cluster.GatewayUrl(0), "/readyz"), FaultTimeout, cluster.GatewayContainer(0));
         return (null, back.Elapsed);
     });
 
-    /// <summary>Load on, steady state, the fault and its repair, steady state, load off; then the full read-back.</summary>
-    private async Task Scenario(string name, Func<Stopwatch, Task<(TimeSpan? Detected, TimeSpan? Recovered)>> fault)
-    {
-        ContainerEngine.SkipUnlessAvailable();
-        var load = new LoadGenerator(cluster.Gateway, name.GetHashCode(StringComparison.Ordinal).ToString("x8", System.Globalization.CultureInfo.InvariantCulture), Rate, InFlight);
-        load.Start();
-        (TimeSpan? detected, TimeSpan? recovered) = (null, null);
-        try
-        {
-            await Task.Delay(Steady);
-            (detected, recovered) = await fault(Stopwatch.StartNew());
-            await Task.Delay(Steady);
-        }
-        finally
-        {
-            LoadResult result = await load.StopAsync();
-            foreach ((string subject, string id) in result.Acknowledged)
-            {
-                cluster.Ledger[subject] = id;
-            }
+    private Task Scenario(string name, Func<Stopwatch, Task<(TimeSpan? Detected, TimeSpan? Recovered)>> fault) => _runner.RunAsync(name, fault);
 
-            // The gateway must be up to read through it (a dead gateway fails here, with its log).
-            await ContainerCluster.WaitHttpAsync(new Uri(cluster.Gateway.BaseAddress!, "/readyz"), FaultTimeout, cluster.GatewayContainer);
-            List<string> missing = await cluster.MissingAsync();
-            var row = new ScenarioRow(name, result.Acknowledged.Count, result.Acknowledged.Count(a => !missing.Contains(a.Subject)), result.Attempted, result.Failed, result.NotSent, result.LongestUnavailable, detected, recovered);
-            cluster.Report.Add(row.ToString());
-            output.WriteLine(ScenarioRow.Header);
-            output.WriteLine(ScenarioRow.Rule);
-            output.WriteLine(row.ToString());
-            output.WriteLine($"ledger: {cluster.Ledger.Count} acknowledged writes so far, {missing.Count} missing: {string.Join(", ", missing.Take(10))}");
-            Assert.Empty(missing);
-        }
-    }
+    private Task<TimeSpan> UntilState(int node, string state, Stopwatch clock) => _runner.UntilStateAsync(node, state, clock);
 
-    /// <summary>Waits until every other reachable node reports <paramref name="state"/> for the node; returns the time since <paramref name="clock"/> started.</summary>
-    private async Task<TimeSpan> UntilState(int node, string state, Stopwatch clock)
-    {
-        int[] everyone = [.. Enumerable.Range(0, ContainerCluster.NodeCount)];
-        while (clock.Elapsed < FaultTimeout)
-        {
-            string?[] seen = await cluster.StatesOfAsync(node, everyone);
-            if (seen.Any(s => s is not null) && seen.Where(s => s is not null).All(s => s == state))
-            {
-                return clock.Elapsed;
-            }
-
-            await Task.Delay(100);
-        }
-
-        string logs = await cluster.LogsAsync(cluster.Node(node));
-        throw new TimeoutException($"{ContainerCluster.NodeId(node)} was not reported {state} within {FaultTimeout}: {string.Join(", ", await cluster.StatesOfAsync(node, everyone))}\n{logs}");
-    }
-
-    /// <summary>Watches until cancelled whether any node ever reports <paramref name="state"/> for the node.</summary>
-    private async Task<bool> EverState(int node, string state, CancellationToken cancellationToken)
-    {
-        int[] everyone = [.. Enumerable.Range(0, ContainerCluster.NodeCount)];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            if ((await cluster.StatesOfAsync(node, everyone)).Contains(state))
-            {
-                return true;
-            }
-
-            try
-            {
-                await Task.Delay(50, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-
-        return false;
-    }
+    private Task<bool> EverState(int node, string state, CancellationToken cancellationToken) => _runner.EverStateAsync(node, state, cancellationToken);
 }

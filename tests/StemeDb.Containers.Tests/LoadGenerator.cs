@@ -1,74 +1,73 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using StemeDb.Cluster.Sharding;
 
 namespace StemeDb.Containers.Tests;
 
 /// <summary>
-/// Writes through the gateway at a steady rate with at most <c>maxInFlight</c> requests outstanding, each
-/// a new subject, and records what was acknowledged (200 with an id) and when. Bounded: it stops by itself
-/// after <see cref="MaxDuration"/> even if never stopped.
+/// A client workload at a steady rate through every gateway in turn, each gateway with at most
+/// <c>maxInFlight</c> requests outstanding (so a hung gateway does not starve the other). Half the
+/// operations write a new subject; the rest read a subject acknowledged earlier (recent ones more often:
+/// they are the likeliest to be missing somewhere) or retract an id acknowledged earlier (each at most
+/// once). Every operation goes into a <see cref="History"/>. Bounded: it stops by itself after
+/// <see cref="MaxDuration"/> even if never stopped.
 /// </summary>
-public sealed class LoadGenerator(HttpClient gateway, string prefix, double ratePerSecond, int maxInFlight)
+public sealed class LoadGenerator(IReadOnlyList<GatewayClient> gateways, string prefix, double ratePerSecond, int maxInFlight, LoadFocus? focus = null)
 {
     public static readonly TimeSpan MaxDuration = TimeSpan.FromMinutes(5);
+    private const double WriteShare = 0.5;
+    private const double ReadShare = 0.35; // the rest retract
+    private const int Recent = 20;
     private static readonly string Pad = new('x', 200);
-    private readonly ConcurrentQueue<(string Subject, string Id)> _acknowledged = new();
-    private readonly ConcurrentQueue<double> _successAt = new();
+    private readonly History _history = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Stopwatch _clock = new();
-    private int _attempted;
-    private int _failed;
+    private readonly Random _random = new(prefix.GetHashCode(StringComparison.Ordinal));
+    private readonly Lock _lock = new();
+    private readonly List<(string Subject, string Id)> _acknowledged = [];
+    private readonly List<(string Subject, string Id)> _retractable = [];
     private int _notSent;
     private Task? _loop;
 
-    public void Start()
-    {
-        _clock.Start();
-        _loop = Task.Run(RunAsync);
-    }
+    public void Start() => _loop = Task.Run(RunAsync);
 
     public async Task<LoadResult> StopAsync()
     {
         await _stop.CancelAsync();
         await _loop!;
-        double end = _clock.Elapsed.TotalSeconds;
-        // The longest time the client went without a successful write (start and end included).
-        double[] points = [0, .. _successAt.Order(), end];
-        double longest = points.Zip(points.Skip(1), (a, b) => b - a).Max();
-        return new LoadResult([.. _acknowledged], _attempted, _failed, _notSent, TimeSpan.FromSeconds(longest), _clock.Elapsed);
+        return new LoadResult(_history.Operations, _history.Now, _notSent);
     }
 
     private async Task RunAsync()
     {
-        using var slots = new SemaphoreSlim(maxInFlight);
+        SemaphoreSlim[] slots = [.. gateways.Select(_ => new SemaphoreSlim(maxInFlight))];
         var inFlight = new List<Task>();
-        var interval = TimeSpan.FromSeconds(1 / ratePerSecond);
-        long n = 0;
-        using var timer = new PeriodicTimer(interval);
+        long tick = 0;
+        long writes = 0;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / ratePerSecond));
         try
         {
-            while (_clock.Elapsed < MaxDuration && await timer.WaitForNextTickAsync(_stop.Token))
+            while (_history.Now < MaxDuration && await timer.WaitForNextTickAsync(_stop.Token))
             {
-                if (!await slots.WaitAsync(0))
+                int g = (int)(tick++ % gateways.Count);
+                if (!await slots[g].WaitAsync(0))
                 {
                     Interlocked.Increment(ref _notSent);
-                    continue; // the cluster is slower than the rate: the request is not sent (open loop with a bound)
+                    continue; // that gateway is slower than the rate: the request is not sent (open loop with a bound)
                 }
 
-                long seq = n++;
+                Func<Task> operation = Choose(gateways[g], ref writes);
                 inFlight.Add(Task.Run(async () =>
                 {
                     try
                     {
-                        await WriteAsync($"ct:{prefix}:{seq}");
+                        await operation();
                     }
                     finally
                     {
-                        slots.Release();
+                        slots[g].Release();
                     }
                 }));
                 inFlight.RemoveAll(t => t.IsCompleted);
@@ -79,30 +78,102 @@ public sealed class LoadGenerator(HttpClient gateway, string prefix, double rate
         }
 
         await Task.WhenAll(inFlight);
+        foreach (SemaphoreSlim slot in slots)
+        {
+            slot.Dispose();
+        }
     }
 
-    private async Task WriteAsync(string subject)
+    private Func<Task> Choose(GatewayClient gateway, ref long writes)
     {
-        Interlocked.Increment(ref _attempted);
-        try
+        lock (_lock)
         {
-            using var body = new StringContent($"{{\"subject\":\"{subject}\",\"predicate\":\"p\",\"object\":{{\"pad\":\"{Pad}\"}}}}", Encoding.UTF8, "application/json");
-            using HttpResponseMessage response = await gateway.PostAsync("/v1/assertions", body);
-            if (response.StatusCode == HttpStatusCode.OK)
+            double roll = _random.NextDouble();
+            if (roll < WriteShare || _acknowledged.Count == 0)
             {
-                string id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetString()!;
-                _acknowledged.Enqueue((subject, id));
-                _successAt.Enqueue(_clock.Elapsed.TotalSeconds);
-                return;
+                bool focused = focus is not null && _random.NextDouble() < focus.Share;
+                string subject = SubjectFor(writes++, focused);
+                return () => WriteAsync(gateway, subject);
             }
+
+            if (roll < WriteShare + ReadShare || _retractable.Count == 0)
+            {
+                int index = _random.NextDouble() < 0.5
+                    ? _acknowledged.Count - 1 - _random.Next(Math.Min(Recent, _acknowledged.Count))
+                    : _random.Next(_acknowledged.Count);
+                string subject = _acknowledged[index].Subject;
+                return () => ReadAsync(gateway, subject);
+            }
+
+            int pick = _random.Next(_retractable.Count);
+            (string Subject, string Id) target = _retractable[pick];
+            _retractable.RemoveAt(pick);
+            return () => RetractAsync(gateway, target.Subject, target.Id);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+    }
+
+    /// <summary>A new subject (URL-safe: letters, digits, ':'); a focused one is searched for among suffixes until it hashes into the focus.</summary>
+    private string SubjectFor(long n, bool focused)
+    {
+        string subject = $"ct:{prefix}:{n}";
+        for (int k = 1; focused && !focus!.Holds(ShardId.ForSubject(subject, ContainerCluster.ShardCount).Value) && k < 100_000; k++)
         {
+            subject = $"ct:{prefix}:{n}:{k}";
         }
 
-        Interlocked.Increment(ref _failed);
+        return subject;
+    }
+
+    private async Task WriteAsync(GatewayClient gateway, string subject)
+    {
+        TimeSpan start = _history.Now;
+        using var body = new StringContent($"{{\"subject\":\"{subject}\",\"predicate\":\"p\",\"object\":{{\"pad\":\"{Pad}\"}}}}", Encoding.UTF8, "application/json");
+        (OperationOutcome outcome, int? status, string? id) = await SendAsync(() => gateway.Http.PostAsync("/v1/assertions", body), async r => (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetString());
+        _history.Add(new Operation(OperationKind.Write, gateway.Name, subject, id, start, _history.Now, outcome, Status: status));
+        if (outcome == OperationOutcome.Ok)
+        {
+            lock (_lock)
+            {
+                _acknowledged.Add((subject, id!));
+                _retractable.Add((subject, id!));
+            }
+        }
+    }
+
+    private async Task ReadAsync(GatewayClient gateway, string subject)
+    {
+        TimeSpan start = _history.Now;
+        (OperationOutcome outcome, int? status, IReadOnlyList<SeenAssertion>? seen) = await SendAsync(() => gateway.Http.GetAsync($"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions"), async r => ContainerCluster.Parse(await r.Content.ReadFromJsonAsync<List<JsonElement>>()));
+        _history.Add(new Operation(OperationKind.Read, gateway.Name, subject, null, start, _history.Now, outcome, seen, status));
+    }
+
+    private async Task RetractAsync(GatewayClient gateway, string subject, string id)
+    {
+        TimeSpan start = _history.Now;
+        (OperationOutcome outcome, int? status, bool _) = await SendAsync(() => gateway.Http.DeleteAsync($"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions/{id}"), _ => Task.FromResult(true));
+        _history.Add(new Operation(OperationKind.Retract, gateway.Name, subject, id, start, _history.Now, outcome, Status: status));
+    }
+
+    /// <summary>200 is Ok (with what <paramref name="parse"/> reads from it), 4xx Failed, anything else — another status, a timeout, a broken connection, an unreadable body — Indeterminate.</summary>
+    private static async Task<(OperationOutcome Outcome, int? Status, T? Value)> SendAsync<T>(Func<Task<HttpResponseMessage>> send, Func<HttpResponseMessage, Task<T?>> parse)
+    {
+        try
+        {
+            using HttpResponseMessage response = await send();
+            int status = (int)response.StatusCode;
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return (OperationOutcome.Ok, status, await parse(response));
+            }
+
+            return (status is >= 400 and < 500 ? OperationOutcome.Failed : OperationOutcome.Indeterminate, status, default);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            return (OperationOutcome.Indeterminate, null, default);
+        }
     }
 }
 
-/// <param name="NotSent">Ticks skipped because every slot held a request still waiting (a hung peer).</param>
-public sealed record LoadResult(List<(string Subject, string Id)> Acknowledged, int Attempted, int Failed, int NotSent, TimeSpan LongestUnavailable, TimeSpan Duration);
+/// <param name="NotSent">Ticks skipped because every slot of that tick's gateway held a request still waiting (a hung peer).</param>
+public sealed record LoadResult(IReadOnlyList<Operation> Operations, TimeSpan Duration, int NotSent);

@@ -27,6 +27,12 @@ cp -a "$dotnet_root/shared/Microsoft.NETCore.App/$netcore" "$root/usr/share/dotn
 cp -a "$dotnet_root/shared/Microsoft.AspNetCore.App/$aspnet" "$root/usr/share/dotnet/shared/Microsoft.AspNetCore.App/"
 ln -s /usr/share/dotnet/dotnet "$root/usr/bin/dotnet"
 
+# libfaketime (Debian's libfaketime package), preloaded into a node started with a skewed clock
+# (LD_PRELOAD + FAKETIME); copied before the scan below, so the libraries it links to come along.
+faketime=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+[ -f "$faketime" ] || { echo "$faketime is missing: apt-get install libfaketime" >&2; exit 1; }
+cp --parents -L "$faketime" "$root"
+
 # Every library an ELF file here links to, plus OpenSSL, which .NET's crypto (SWIM's HMAC) opens with dlopen.
 libs=$(find "$root" -type f \( -name '*.so' -o -name '*.so.*' -o -name dotnet \) -exec ldd {} \; 2>/dev/null | grep -o '/[^ ]*' | grep -v "^$root/" | sort -u)
 for lib in $libs $(ldconfig -p | grep -oE '/[^ ]*lib(ssl|crypto)\.so\.3$' | sort -u); do
