@@ -21,7 +21,8 @@ internal sealed class NodeCluster : IAsyncDisposable
     public List<Uri> Urls { get; } = [];
 
     /// <param name="perNode">Settings for node i (0-based) at its URL, e.g. the environment of its own sidecar.</param>
-    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3, Func<int, Uri, Task<Dictionary<string, string?>>>? perNode = null)
+    /// <param name="perNodeServices">Services of node i (0-based) replaced after the defaults.</param>
+    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3, Func<int, Uri, Task<Dictionary<string, string?>>>? perNode = null, Func<int, Action<IServiceCollection>?>? perNodeServices = null)
     {
         var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
         for (int i = 0; i < nodes; i++)
@@ -38,7 +39,7 @@ internal sealed class NodeCluster : IAsyncDisposable
                 settings[key] = value;
             }
 
-            WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings));
+            WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings), perNodeServices?.Invoke(i));
             await app.StartAsync();
             cluster.Apps.Add(app);
         }

@@ -111,6 +111,101 @@ public sealed class SafetyTests
     }
 
     [Fact]
+    public async Task A_replica_move_landing_in_the_middle_of_a_multi_range_batch_never_lets_the_batch_be_acknowledged_short()
+    {
+        // Two ranges on [1, 2, 3]. A batch over both goes to node-1, whose calls to its peers are held back;
+        // meanwhile node-2 moves node-1's replica of the second range to node-4. Then node-1's calls to
+        // node-2 go through and those to node-3 and node-4 stay held: had node-1 counted its own copy at
+        // the old generation, plus node-2's, it would acknowledge writes that only node-2 of the new
+        // replicas [2, 3, 4] holds. Range work is off (the test makes the changes); replicas wait 10 s.
+        var hold = new HeldCalls();
+        await using NodeCluster cluster = await NodeCluster.StartAsync(
+            4,
+            new(NoAntiEntropy) { ["Node:RangeCheckInterval"] = "00:10:00", ["Node:ReplicaTimeout"] = "00:00:10" },
+            perNodeServices: i => i == 0 ? hold.Install : null);
+        await Wait.Until(() => Enumerable.Range(0, 4).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 4), TimeSpan.FromSeconds(20), "four nodes see each other");
+        using var client = new RoutingClient(cluster, 3);
+        RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
+        HlcTimestamp now = cluster.Node(0).Clock.Now();
+        int half = NodeCluster.Shards / 2;
+        await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
+            new RangeDescriptor(genesis.Id, 0, half, genesis.Replicas, 1, now, Id(1)),
+            new RangeDescriptor(RangeId.Derive(genesis.Id, 1, half), half, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
+        await Wait.Until(() => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Length == 2), TimeSpan.FromSeconds(10), "two ranges everywhere");
+        RangeDescriptor second = cluster.Node(1).Table.Current.Entries[1].Descriptor;
+
+        string[] subjects = [.. Enumerable.Range(0, 200).Select(i => $"batch:{i}")];
+        Assert.Contains(subjects, s => cluster.Node(0).Router.Route(s).Entry.StartShard == 0);
+        Assert.Contains(subjects, s => cluster.Node(0).Router.Route(s).Entry.StartShard == half);
+        hold.Held = uri => true;
+        using var patient = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        Task<HttpResponseMessage> batch = patient.PostAsJsonAsync(new Uri(cluster.Urls[0], "/internal/v1/assertions"), new WriteRequest([.. subjects.Select(s => new AssertionInput(s, "p", JsonDocument.Parse("1").RootElement, null, null))]));
+        await Wait.Until(() => hold.Waiting > 0, TimeSpan.FromSeconds(10), "node-1 sent the batch on");
+
+        var moved = new RangeDescriptor(second.Id, second.StartShard, second.EndShard, [Id(2), Id(3), Id(4)], second.Generation + 1, cluster.Node(1).Clock.Now(), Id(2));
+        await cluster.ProposeAsync(1, RangeChangeKind.Replicate, [second], [moved]);
+        hold.Held = uri => uri.Port == cluster.Urls[2].Port || uri.Port == cluster.Urls[3].Port;
+        if (await Task.WhenAny(batch, Task.Delay(TimeSpan.FromSeconds(3))) == batch && (await batch).IsSuccessStatusCode)
+        {
+            // Acknowledged while node-3 and node-4 still wait for it: it must be on a majority of the replicas as they are now.
+            foreach (string subject in subjects)
+            {
+                RangeDescriptor range = cluster.Node(1).Table.Current.Find(cluster.Node(1).Router.Route(subject).Shard).Descriptor;
+                int holding = range.Replicas.Count(r => Store(cluster, Index(r)).Read(subject).Count == 1);
+                Assert.True(holding >= 2, $"{subject} was acknowledged but is held by {holding} of its replicas [{string.Join(", ", range.Replicas)}]");
+            }
+        }
+
+        hold.Held = _ => false;
+        using HttpResponseMessage answer = await batch;
+        Assert.True(answer.StatusCode is HttpStatusCode.OK or HttpStatusCode.MisdirectedRequest or HttpStatusCode.ServiceUnavailable, $"node-1 answered {(int)answer.StatusCode}");
+
+        // As a gateway would: send what was not acknowledged again; then every subject is on a majority.
+        foreach (string subject in subjects)
+        {
+            Assert.NotNull(await client.WriteAsync(subject, "p", "1"));
+        }
+
+        foreach (string subject in subjects)
+        {
+            RangeDescriptor range = cluster.Node(1).Table.Current.Find(cluster.Node(1).Router.Route(subject).Shard).Descriptor;
+            Assert.True(range.Replicas.Count(r => Store(cluster, Index(r)).Read(subject).Count == 1) >= 2, $"{subject} is not on a majority of [{string.Join(", ", range.Replicas)}]");
+        }
+    }
+
+    private static int Index(NodeId node) => int.Parse(node.Value["stemedb-node-".Length..], CultureInfo.InvariantCulture) - 1;
+
+    /// <summary>Holds node-1's replicate calls to the peers <see cref="Held"/> picks (a slow network toward them).</summary>
+    private sealed class HeldCalls
+    {
+        private int _waiting;
+
+        public volatile Func<Uri, bool> Held = _ => false;
+
+        public int Waiting => Volatile.Read(ref _waiting);
+
+        public void Install(IServiceCollection services) =>
+            services.AddHttpClient(PeerClient.HttpClientName).AddHttpMessageHandler(() => new Relay(this));
+
+        private sealed class Relay(HeldCalls hold) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (request.RequestUri!.AbsolutePath == "/internal/v1/replicate" && hold.Held(request.RequestUri))
+                {
+                    Interlocked.Increment(ref hold._waiting);
+                    for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
+                    {
+                        await Task.Delay(50, cancellationToken);
+                    }
+                }
+
+                return await base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_retraction_of_an_assertion_the_coordinator_missed_is_found_by_a_majority_read()
     {
         await using NodeCluster cluster = await Start(3);
