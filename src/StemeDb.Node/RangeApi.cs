@@ -5,7 +5,7 @@ using StemeDb.Storage;
 namespace StemeDb.Node;
 
 /// <summary>
-/// Moving range data between replicas: paged export, import (merge by union), digest. Used by range
+/// Moving range data between replicas: paged export, import (merge by union), per-shard digests. Used by range
 /// leaders to fill a new replica and by anti-entropy; internal, never routed through the gateway.
 /// </summary>
 public static class RangeApi
@@ -17,8 +17,6 @@ public static class RangeApi
         RouteGroupBuilder api = app.MapGroup("/internal/v1/ranges");
         api.MapGet("/export", Export);
         api.MapPost("/import", Import);
-        api.MapGet("/digest", (int start, int end, RocksDbAssertionStore store) =>
-            ValidSpan(start, end, store) ?? Results.Ok(new DigestDto(start, end, store.Digest(start, end))));
         api.MapGet("/digests", (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(store.ShardDigests(start, end).Select(d => new ShardDigestDto(d.Shard, d.Digest)).ToList()));
         api.MapGet("/sizes", (ClusterNode node, RocksDbAssertionStore store) =>

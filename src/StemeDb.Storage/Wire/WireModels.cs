@@ -59,7 +59,5 @@ public sealed record RecordDto(string Key, string Value)
     public StoredRecord ToRecord() => new(Convert.FromBase64String(Key), Convert.FromBase64String(Value));
 }
 
-public sealed record DigestDto(int StartShard, int EndShard, string Digest);
-
 /// <summary>Bytes a replica holds for the shards <c>[StartShard, EndShard)</c>.</summary>
 public sealed record RangeSizeDto(int StartShard, int EndShard, long Bytes);
