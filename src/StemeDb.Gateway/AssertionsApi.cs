@@ -4,8 +4,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Hashing;
-using StemeDb.Storage;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway;
 
@@ -96,7 +96,7 @@ public static class AssertionsApi
                     var request = new WriteRequest([.. group.Select(i => inputs[i])]);
                     Upstream answer = await owners.SendAsync(
                         inputs[group[0]].Subject!,
-                        address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/assertions")) { Content = JsonContent.Create(request) },
+                        address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, InternalRoutes.Write)) { Content = JsonContent.Create(request) },
                         context.RequestAborted,
                         retryMoved: false);
                     if (answer.Status == HttpStatusCode.MisdirectedRequest)
@@ -150,7 +150,7 @@ public static class AssertionsApi
 
         // The subject travels in the body: a sidecar decodes and normalizes an invoked method's path.
         var query = new QueryRequest(subject, predicate, history == true);
-        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/query")) { Content = JsonContent.Create(query) }, context.RequestAborted);
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, InternalRoutes.Query)) { Content = JsonContent.Create(query) }, context.RequestAborted);
         if (answer.Status != HttpStatusCode.OK)
         {
             return Relay(context, answer);
@@ -179,7 +179,7 @@ public static class AssertionsApi
         }
 
         var retract = new RetractRequest(subject, id);
-        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/internal/v1/retract")) { Content = JsonContent.Create(retract) }, context.RequestAborted);
+        Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, InternalRoutes.Retract)) { Content = JsonContent.Create(retract) }, context.RequestAborted);
         return answer.Status == HttpStatusCode.OK ? Results.Ok(new { retracted = id }) : Relay(context, answer);
     }
 

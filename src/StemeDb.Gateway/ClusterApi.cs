@@ -1,7 +1,8 @@
 using System.Net.Http.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway;
 
@@ -36,7 +37,7 @@ public static class ClusterApi
                 timeout.CancelAfter(options.RequestTimeout);
                 try
                 {
-                    return (leader, await http.CreateClient("nodes").GetFromJsonAsync<List<RangeSizeDto>>(new Uri(address, "/internal/v1/ranges/sizes"), timeout.Token));
+                    return (leader, await http.CreateClient("nodes").GetFromJsonAsync<List<RangeSizeDto>>(new Uri(address, InternalRoutes.RangeSizes), timeout.Token));
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
                 {

@@ -1,9 +1,9 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapr;
 using Microsoft.Extensions.Http.Resilience;
 using StemeDb.Cluster.Configuration;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
+using StemeDb.Hosting;
 
 namespace StemeDb.Gateway;
 
@@ -17,16 +17,15 @@ public static class GatewayApp
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder.Configuration);
-        var options = new GatewayOptions();
-        builder.Configuration.GetSection(GatewayOptions.SectionName).Bind(options);
-        List<string> errors = options.Validate();
+        var errors = new List<string>();
+        GatewayOptions options = StrictOptions.Bind<GatewayOptions>(builder.Configuration, GatewayOptions.SectionName, errors);
+        options.Validate(errors);
         if (errors.Count > 0)
         {
             throw new ClusterConfigException(errors);
         }
 
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
-        builder.Services.AddProblemDetails();
+        builder.AddServiceDefaults(options.MaxBodyBytes);
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RoutingTable>();
@@ -49,20 +48,10 @@ public static class GatewayApp
             r.Retry.Delay = TimeSpan.FromMilliseconds(100);
             r.CircuitBreaker.SamplingDuration = options.RequestTimeout * 4;
         }).SelectPipelineByAuthority(); // one breaker per node (its address or app-id), not one for all
-        if (options.UsesDapr)
+        if (options.Transport == Transport.Dapr)
         {
             builder.Services.AddDaprClient();
-            // The sidecar's HTTP endpoint from configuration (the Dapr CLI's environment, or settings), as
-            // AddDaprClient reads it; the handler alone would read only process-wide environment variables.
-            string sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"]
-                ?? $"http://127.0.0.1:{builder.Configuration["DAPR_HTTP_PORT"] ?? "3500"}";
-            // DAPR_API_TOKEN likewise from configuration: with API token authentication on, the sidecar refuses calls without it.
-            string? daprToken = builder.Configuration["DAPR_API_TOKEN"];
-            nodes.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler { DaprEndpoint = sidecar });
-            if (!string.IsNullOrEmpty(daprToken))
-            {
-                nodes.AddHttpMessageHandler(() => new Cluster.Wire.StaticHeaderHandler("dapr-api-token", daprToken));
-            }
+            nodes.AddSidecarInvocation(builder.Configuration);
         }
 
         // Restrictive CORS: nothing is allowed unless listed; credentials only with explicit origins.
@@ -76,30 +65,24 @@ public static class GatewayApp
         }));
 
         WebApplication app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseServiceDefaults();
         if (options.CorsOrigins.Count > 0)
         {
             app.UseCors(CorsPolicy);
         }
 
-        UseApiKeys(app, options.ApiKeys);
-        if (options.UsesDapr)
+        // With API keys configured, every /v1 request needs one (preflights carry none).
+        app.UseHeaderToken(
+            ApiKeyHeader,
+            options.ApiKeys,
+            request => request.Path.StartsWithSegments("/v1") && !HttpMethods.IsOptions(request.Method),
+            "API key required",
+            $"Send a configured key in the {ApiKeyHeader} header.");
+        if (options.Transport == Transport.Dapr)
         {
             app.UseCloudEvents();
             app.MapSubscribeHandler();
-            app.MapPost("/events/meta-range", (MetaRangeDto? update, RoutingTable table) =>
-            {
-                try
-                {
-                    // Idempotent: the merge rule makes a duplicate a no-op.
-                    return update?.Descriptors is null ? Results.Ok(new { status = "DROP" }) : ApplyAndSucceed(table, update);
-                }
-                catch (Exception e) when (e is Cluster.Errors.StemeDbClusterException or ArgumentException or FormatException or OverflowException)
-                {
-                    return Results.Ok(new { status = "DROP" }); // malformed: retrying cannot help
-                }
-            }).WithTopic(options.PubSubName, "meta-range");
+            app.MapMetaRangeSubscription(options.PubSubName, (services, update) => services.GetRequiredService<RoutingTable>().Accept(update));
             app.MapPost("/events/membership", (MembershipEventDto? change, RoutingTable table) =>
             {
                 if (change?.Member is null)
@@ -109,49 +92,12 @@ public static class GatewayApp
 
                 table.Apply(change.Member with { State = change.Kind switch { "joined" => "alive", var k => k } });
                 return Results.Ok(new { status = "SUCCESS" });
-            }).WithTopic(options.PubSubName, "membership");
+            }).WithTopic(options.PubSubName, Topics.Membership);
         }
 
         app.MapOpenApi();
         app.MapAssertionsApi();
         app.MapClusterApi();
         return app;
-    }
-
-    private static IResult ApplyAndSucceed(RoutingTable table, MetaRangeDto update)
-    {
-        table.Apply(update);
-        return Results.Ok(new { status = "SUCCESS" });
-    }
-
-    /// <summary>With API keys configured, every /v1 request needs one (compared in constant time).</summary>
-    private static void UseApiKeys(WebApplication app, List<string> keys)
-    {
-        if (keys.Count == 0)
-        {
-            return;
-        }
-
-        byte[][] accepted = [.. keys.Select(Encoding.UTF8.GetBytes)];
-        app.Use(async (context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments("/v1") && !HttpMethods.IsOptions(context.Request.Method))
-            {
-                byte[] given = Encoding.UTF8.GetBytes(context.Request.Headers[ApiKeyHeader].ToString());
-                bool ok = false;
-                foreach (byte[] key in accepted)
-                {
-                    ok |= CryptographicOperations.FixedTimeEquals(given, key);
-                }
-
-                if (!ok)
-                {
-                    await Results.Problem(statusCode: 401, title: "API key required", detail: $"Send a configured key in the {ApiKeyHeader} header.").ExecuteAsync(context);
-                    return;
-                }
-            }
-
-            await next(context);
-        });
     }
 }

@@ -1,3 +1,6 @@
+using StemeDb.Contracts;
+using StemeDb.Hosting;
+
 namespace StemeDb.Gateway;
 
 /// <summary>The gateway's settings (section <c>Gateway</c>).</summary>
@@ -6,12 +9,12 @@ public sealed class GatewayOptions
     public const string SectionName = "Gateway";
 
     /// <summary><c>Direct</c> (node HTTP addresses) or <c>Dapr</c> (invocation by app-id, topics).</summary>
-    public string Transport { get; set; } = "Direct";
+    public Transport Transport { get; set; } = Transport.Direct;
 
     /// <summary>Nodes to take the first snapshot from: URLs (direct) or app-ids (Dapr).</summary>
     public List<string> Seeds { get; set; } = [];
 
-    public string PubSubName { get; set; } = "pubsub";
+    public string PubSubName { get; set; } = Topics.DefaultPubSub;
 
     /// <summary>Per request to a node. Writes are idempotent (content ids), so retrying one elsewhere is safe.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -19,9 +22,11 @@ public sealed class GatewayOptions
     /// <summary>How often the routing table and member list are refreshed from a node (besides topics).</summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    public int MaxBatch { get; set; } = 1000;
+    /// <summary>Assertions in one write request; at most what a node takes (<see cref="RequestLimits.MaxBatch"/>).</summary>
+    public int MaxBatch { get; set; } = RequestLimits.MaxBatch;
 
-    public long MaxBodyBytes { get; set; } = 1 << 20;
+    /// <summary>Bytes of one request body; at most what a node reads (<see cref="RequestLimits.MaxNodeBodyBytes"/>).</summary>
+    public long MaxBodyBytes { get; set; } = RequestLimits.DefaultGatewayBodyBytes;
 
     /// <summary>Origins allowed by CORS; none unless listed. "*" is allowed only without credentials.</summary>
     public List<string> CorsOrigins { get; set; } = [];
@@ -31,22 +36,14 @@ public sealed class GatewayOptions
     /// <summary>When any are set, every /v1 request needs one in the <c>X-Api-Key</c> header.</summary>
     public List<string> ApiKeys { get; set; } = [];
 
-    public bool UsesDapr => string.Equals(Transport, "Dapr", StringComparison.OrdinalIgnoreCase);
-
-    internal List<string> Validate()
+    internal void Validate(List<string> errors)
     {
-        var errors = new List<string>();
-        if (!UsesDapr && !string.Equals(Transport, "Direct", StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"{SectionName}:Transport must be Direct or Dapr (was '{Transport}').");
-        }
-
         if (Seeds.Count == 0)
         {
-            errors.Add($"{SectionName}:Seeds must name at least one node ({(UsesDapr ? "app-id" : "URL")}).");
+            errors.Add($"{SectionName}:Seeds must name at least one node ({(Transport == Transport.Dapr ? "app-id" : "URL")}).");
         }
 
-        if (!UsesDapr)
+        if (Transport != Transport.Dapr)
         {
             foreach (string seed in Seeds.Where(s => !Uri.TryCreate(s, UriKind.Absolute, out _)))
             {
@@ -59,14 +56,15 @@ public sealed class GatewayOptions
             errors.Add($"{SectionName}:RequestTimeout and {SectionName}:RefreshInterval must be positive.");
         }
 
-        if (MaxBatch is < 1 or > 10_000)
+        // Never more than a node takes: a batch the gateway let through would be refused behind it.
+        if (MaxBatch < 1 || MaxBatch > RequestLimits.MaxBatch)
         {
-            errors.Add($"{SectionName}:MaxBatch must be between 1 and 10000 (was {MaxBatch}).");
+            errors.Add($"{SectionName}:MaxBatch must be between 1 and {RequestLimits.MaxBatch}, what a node takes (was {MaxBatch}).");
         }
 
-        if (MaxBodyBytes is < 1024 or > 64 << 20)
+        if (MaxBodyBytes < 1024 || MaxBodyBytes > RequestLimits.MaxNodeBodyBytes)
         {
-            errors.Add($"{SectionName}:MaxBodyBytes must be between 1 KiB and 64 MiB (was {MaxBodyBytes}).");
+            errors.Add($"{SectionName}:MaxBodyBytes must be between 1 KiB and {RequestLimits.MaxNodeBodyBytes}, what a node reads (was {MaxBodyBytes}).");
         }
 
         if (CorsAllowCredentials && CorsOrigins.Contains("*"))
@@ -74,6 +72,5 @@ public sealed class GatewayOptions
             errors.Add($"{SectionName}:CorsOrigins may not hold '*' when {SectionName}:CorsAllowCredentials is true.");
         }
 
-        return errors;
     }
 }

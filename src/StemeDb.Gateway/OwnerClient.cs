@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway;
 
@@ -77,9 +77,9 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                 using HttpRequestMessage request = build(address);
                 using HttpResponseMessage response = await http.CreateClient("nodes").SendAsync(request, total.Token).ConfigureAwait(false);
                 byte[] body = await response.Content.ReadAsByteArrayAsync(total.Token).ConfigureAwait(false);
-                if (response.StatusCode == HttpStatusCode.MisdirectedRequest && TryDescriptors(body, out List<RangeDescriptorDto>? moved))
+                if (response.StatusCode == HttpStatusCode.MisdirectedRequest && Misdirected.Descriptors(body) is { Count: > 0 } moved)
                 {
-                    table.Apply(moved!);
+                    table.Apply(moved);
                     if (!retryMoved)
                     {
                         return new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
@@ -100,7 +100,7 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                 }
 
                 var answer = new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && SaysRetryElsewhere(body))
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && Misdirected.SaysRetryElsewhere(body))
                 {
                     // This node could not do it (its store, or no majority from where it stands); another may.
                     skipped.Add(node);
@@ -140,22 +140,6 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         return refused ?? new Upstream(HttpStatusCode.ServiceUnavailable, [], null, last, "No replica could serve the request after repeated attempts.");
     }
 
-    /// <summary>A node's 503 that names its own trouble (<c>"retryElsewhere": true</c>), not the range's.</summary>
-    internal static bool SaysRetryElsewhere(byte[] body)
-    {
-        try
-        {
-            using JsonDocument problem = JsonDocument.Parse(body);
-            return problem.RootElement.ValueKind == JsonValueKind.Object
-                && problem.RootElement.TryGetProperty("retryElsewhere", out JsonElement flag)
-                && flag.ValueKind == JsonValueKind.True;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Dapr answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; a node's own 500 is a problem+json body.</summary>
     internal static bool IsSidecarInvokeFailure(byte[] body)
     {
@@ -171,23 +155,5 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         {
             return false;
         }
-    }
-
-    private static bool TryDescriptors(byte[] body, out List<RangeDescriptorDto>? descriptors)
-    {
-        descriptors = null;
-        try
-        {
-            using JsonDocument problem = JsonDocument.Parse(body);
-            if (problem.RootElement.TryGetProperty("descriptors", out JsonElement list))
-            {
-                descriptors = list.Deserialize<List<RangeDescriptorDto>>(JsonSerializerOptions.Web);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return descriptors is { Count: > 0 };
     }
 }

@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
+using StemeDb.Hosting;
 
 namespace StemeDb.Gateway;
 
@@ -39,12 +41,31 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
             return null;
         }
 
-        if (options.UsesDapr)
+        if (options.Transport == Transport.Dapr)
         {
             return new Uri($"http://{member.AppId}/");
         }
 
         return Uri.TryCreate(member.HttpAddress, UriKind.Absolute, out Uri? uri) ? uri : null;
+    }
+
+    /// <summary>A meta-range topic message: null when taken, else why it can never apply (for the subscription's DROP).</summary>
+    public string? Accept(MetaRangeDto? update)
+    {
+        if (update?.Descriptors is null)
+        {
+            return "the message has no descriptors";
+        }
+
+        try
+        {
+            Apply(update);
+            return null;
+        }
+        catch (Exception e) when (e is Cluster.Errors.StemeDbClusterException or ArgumentException or FormatException or OverflowException)
+        {
+            return $"malformed descriptors: {e.Message}";
+        }
     }
 
     /// <summary>Merges descriptors (a snapshot, a topic message, or the body of a 421 answer).</summary>
@@ -115,14 +136,14 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
     public async Task<bool> RefreshAsync(CancellationToken cancellationToken)
     {
         List<Uri> sources = [.. _members.Values.Where(m => m.State == "alive").OrderBy(_ => _random.Next()).Select(m => AddressOf(new NodeId(m.Id))).OfType<Uri>()];
-        sources.AddRange(options.Seeds.Select(s => options.UsesDapr ? new Uri($"http://{s}/") : new Uri(s)));
+        sources.AddRange(options.Seeds.Select(s => options.Transport == Transport.Dapr ? new Uri($"http://{s}/") : new Uri(s)));
         foreach (Uri source in sources)
         {
             try
             {
                 HttpClient client = http.CreateClient("nodes");
-                MetaRangeDto? snapshot = await client.GetFromJsonAsync<MetaRangeDto>(new Uri(source, "/internal/v1/meta-range"), cancellationToken).ConfigureAwait(false);
-                List<MemberDto>? members = await client.GetFromJsonAsync<List<MemberDto>>(new Uri(source, "/internal/v1/members"), cancellationToken).ConfigureAwait(false);
+                MetaRangeDto? snapshot = await client.GetFromJsonAsync<MetaRangeDto>(new Uri(source, InternalRoutes.MetaRange), cancellationToken).ConfigureAwait(false);
+                List<MemberDto>? members = await client.GetFromJsonAsync<List<MemberDto>>(new Uri(source, InternalRoutes.Members), cancellationToken).ConfigureAwait(false);
                 if (snapshot is null || members is null)
                 {
                     continue;

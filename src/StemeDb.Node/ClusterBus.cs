@@ -1,5 +1,4 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 using Dapr.Client;
 using StemeDb.Cluster.Membership;
 
@@ -43,14 +42,11 @@ public sealed class DirectClusterBus : IClusterBus
 /// </summary>
 public sealed class DaprClusterBus(DaprClient dapr, NodeOptions options, ILogger<DaprClusterBus> logger) : IClusterBus
 {
-    public const string MetaRangeTopic = "meta-range";
-    public const string MembershipTopic = "membership";
-
     public Uri? AddressOf(NodeInfo member) => new($"http://{member.AppId}/");
 
     public async Task<bool> PublishMetaRangeAsync(MetaRangeDto update, CancellationToken cancellationToken)
     {
-        await dapr.PublishEventAsync(options.PubSubName, MetaRangeTopic, update, cancellationToken).ConfigureAwait(false);
+        await dapr.PublishEventAsync(options.PubSubName, Contracts.Topics.MetaRange, update, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -58,7 +54,7 @@ public sealed class DaprClusterBus(DaprClient dapr, NodeOptions options, ILogger
     {
         try
         {
-            await dapr.PublishEventAsync(options.PubSubName, MembershipTopic, MembershipEventDto.From(change), cancellationToken).ConfigureAwait(false);
+            await dapr.PublishEventAsync(options.PubSubName, Contracts.Topics.Membership, MembershipEventDto.From(change), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Dapr.DaprException or OperationCanceledException)
         {

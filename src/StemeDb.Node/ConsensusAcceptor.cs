@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;

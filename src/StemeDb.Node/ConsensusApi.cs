@@ -1,5 +1,6 @@
+using StemeDb.Contracts;
 using StemeDb.Cluster.Errors;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Node;
 
@@ -8,8 +9,7 @@ public static class ConsensusApi
 {
     public static IEndpointRouteBuilder MapConsensusApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder api = app.MapGroup("/internal/v1/consensus");
-        api.MapPost("/prepare", async (PrepareRequest? request, ConsensusAcceptor acceptor) =>
+        app.MapPost(InternalRoutes.Prepare, async (PrepareRequest? request, ConsensusAcceptor acceptor) =>
         {
             if (request?.Predecessor is null || request.Ballot is null)
             {
@@ -25,7 +25,7 @@ public static class ConsensusApi
                 return Problems.Invalid("predecessor", e.Message);
             }
         });
-        api.MapPost("/accept", async (AcceptRequest? request, ConsensusAcceptor acceptor) =>
+        app.MapPost(InternalRoutes.Accept, async (AcceptRequest? request, ConsensusAcceptor acceptor) =>
         {
             if (request?.Predecessor is null || request.Ballot is null || request.Value is null)
             {

@@ -1,9 +1,9 @@
 using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
-using StemeDb.Storage.Wire;
 
 namespace StemeDb.Node;
 

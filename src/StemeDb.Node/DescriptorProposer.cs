@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Node;
 

@@ -1,3 +1,4 @@
+using StemeDb.Contracts;
 using System.Globalization;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Time;
@@ -12,17 +13,18 @@ namespace StemeDb.Node;
 /// </summary>
 public static class InternalHeaders
 {
-    public const string Cluster = "X-StemeDb-Cluster";
-    public const string Clock = "X-StemeDb-Hlc";
-    public const string Sender = "X-StemeDb-Node";
+    public const string Cluster = InternalHeaderNames.Cluster;
+    public const string Clock = InternalHeaderNames.Clock;
+    public const string Sender = InternalHeaderNames.Node;
 
     /// <summary>Endpoints only nodes call: without this node's cluster id a call is refused.</summary>
     private static readonly string[] PeerOnly =
     [
-        "/internal/v1/replicate",
-        "/internal/v1/replica",
-        "/internal/v1/consensus",
-        "/internal/v1/ranges/import",
+        InternalRoutes.Replicate,
+        InternalRoutes.ReplicaRead,
+        InternalRoutes.Prepare,
+        InternalRoutes.Accept,
+        InternalRoutes.RangeImport,
     ];
 
     /// <summary>Checks the cluster id and observes the clock of every internal request, and stamps every answer.</summary>
@@ -32,7 +34,7 @@ public static class InternalHeaders
         return app.Use(async (context, next) =>
         {
             HttpRequest request = context.Request;
-            if (!request.Path.StartsWithSegments("/internal"))
+            if (!request.Path.StartsWithSegments(InternalRoutes.Root))
             {
                 await next(context);
                 return;
@@ -47,7 +49,7 @@ public static class InternalHeaders
             });
 
             string? theirs = request.Headers[Cluster];
-            bool peerOnly = PeerOnly.Any(p => request.Path.StartsWithSegments(p)) || (request.Path.StartsWithSegments("/internal/v1/meta-range") && HttpMethods.IsPost(request.Method));
+            bool peerOnly = PeerOnly.Any(p => request.Path.StartsWithSegments(p)) || (request.Path.StartsWithSegments(InternalRoutes.MetaRange) && HttpMethods.IsPost(request.Method));
             if ((theirs is not null && theirs != ours) || (theirs is null && peerOnly))
             {
                 await Results.Problem(

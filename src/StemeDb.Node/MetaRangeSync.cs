@@ -5,7 +5,7 @@ using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;

@@ -2,9 +2,9 @@ using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Hashing;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
-using StemeDb.Storage.Wire;
 
 namespace StemeDb.Node;
 
@@ -16,34 +16,21 @@ namespace StemeDb.Node;
 /// </summary>
 public static class NodeApi
 {
-    public const int MaxBatch = 1000;
-
     public static IEndpointRouteBuilder MapNodeApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder api = app.MapGroup("/internal/v1");
-        api.MapPost("/assertions", WriteAsync);
-        api.MapPost("/query", QueryAsync);
-        api.MapPost("/retract", RetractAsync);
-        api.MapPost("/replicate", Replicate);
-        api.MapPost("/replica/read", ReadAsReplica);
-        api.MapPost("/local/read", (QueryRequest? request, RocksDbAssertionStore store) =>
+        app.MapPost(InternalRoutes.Write, WriteAsync);
+        app.MapPost(InternalRoutes.Query, QueryAsync);
+        app.MapPost(InternalRoutes.Retract, RetractAsync);
+        app.MapPost(InternalRoutes.Replicate, Replicate);
+        app.MapPost(InternalRoutes.ReplicaRead, ReadAsReplica);
+        app.MapPost(InternalRoutes.LocalRead, (QueryRequest? request, RocksDbAssertionStore store) =>
             CheckSubject(request?.Subject) ?? Results.Ok(store.Read(request!.Subject!, request.Predicate, request.History).Select(s => AssertionDto.From(s.Assertion, s.RetractedAt)).ToList()));
-        api.MapGet("/meta-range", (MetaRangeSync sync) => Results.Ok(sync.Snapshot()));
-        api.MapPost("/meta-range", (MetaRangeDto? update, MetaRangeSync sync, HttpContext context) =>
-            sync.Accept(update, context.Request.Headers[InternalHeaders.Sender].ToString()) is { } refused
+        app.MapGet(InternalRoutes.MetaRange, (MetaRangeSync sync) => Results.Ok(sync.Snapshot()));
+        app.MapPost(InternalRoutes.MetaRange, (MetaRangeDto? update, MetaRangeSync sync, HttpContext context) =>
+            sync.Accept(update, context.Request.Headers[InternalHeaderNames.Node].ToString()) is { } refused
                 ? Problems.Invalid("descriptors", refused)
                 : Results.NoContent());
-        api.MapGet("/members", (ClusterNode node) => Results.Ok(node.Swim.Members.Select(MemberDto.From)));
-        return app;
-    }
-
-    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
-        app.MapGet("/readyz", (ClusterNode node, StoreHealth store) =>
-            !node.IsReady ? Results.Problem(statusCode: 503, title: "Not ready", detail: "The node has not joined its cluster yet.")
-            : !store.IsHealthy ? Results.Problem(statusCode: 503, title: "Not ready", detail: $"The store refuses writes: {store.Failure}")
-            : Results.Ok(new { status = "ready" }));
+        app.MapGet(InternalRoutes.Members, (ClusterNode node) => Results.Ok(node.Swim.Members.Select(MemberDto.From)));
         return app;
     }
 
@@ -51,12 +38,12 @@ public static class NodeApi
     {
         if (request?.Assertions is not { Count: > 0 } inputs)
         {
-            return Problems.Invalid("assertions", $"must hold 1 to {MaxBatch} assertions.");
+            return Problems.Invalid("assertions", $"must hold 1 to {RequestLimits.MaxBatch} assertions.");
         }
 
-        if (inputs.Count > MaxBatch)
+        if (inputs.Count > RequestLimits.MaxBatch)
         {
-            return Problems.Invalid("assertions", $"holds {inputs.Count} assertions; at most {MaxBatch} are allowed.");
+            return Problems.Invalid("assertions", $"holds {inputs.Count} assertions; at most {RequestLimits.MaxBatch} are allowed.");
         }
 
         HlcTimestamp now = node.Clock.Now();

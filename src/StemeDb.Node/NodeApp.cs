@@ -1,4 +1,7 @@
 using StemeDb.Cluster.Configuration;
+using StemeDb.Cluster.Membership;
+using StemeDb.Contracts;
+using StemeDb.Hosting;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;
@@ -12,28 +15,24 @@ public static class NodeApp
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder.Configuration);
 
-        // Configuration errors name every bad setting and stop the start, before anything is touched.
-        ClusterConfig cluster = ClusterConfig.Bind(builder.Configuration);
-        var node = new NodeOptions();
-        builder.Configuration.GetSection(NodeOptions.SectionName).Bind(node);
-        var storage = new StorageOptions();
-        builder.Configuration.GetSection(StorageOptions.SectionName).Bind(storage);
+        // Configuration errors name every bad setting of every section and stop the start, before anything is touched.
         var errors = new List<string>();
+        ClusterConfig cluster = BindCluster(builder.Configuration, errors);
+        NodeOptions node = StrictOptions.Bind<NodeOptions>(builder.Configuration, NodeOptions.SectionName, errors);
+        StorageOptions storage = StrictOptions.Bind<StorageOptions>(builder.Configuration, StorageOptions.SectionName, errors);
         node.Validate(errors, seeded: cluster.Swim.Seeds.Count > 0);
         if (errors.Count > 0)
         {
             throw new ClusterConfigException(errors);
         }
 
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 4 << 20);
-        builder.Services.AddProblemDetails();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddServiceDefaults(RequestLimits.MaxNodeBodyBytes);
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(node);
         // The store belongs to this cluster: one made for another (another genesis) is refused at start.
-        var clusterId = Cluster.Membership.ClusterId.FromGenesis(cluster.Name, cluster.Sharding.ShardCount, node.Founders(cluster.Node));
+        var clusterId = ClusterId.FromGenesis(cluster.Name, cluster.Sharding.ShardCount, node.Founders(cluster.Node));
         builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount, clusterId));
-        if (node.UsesDapr)
+        if (node.Transport == Transport.Dapr)
         {
             builder.Services.AddDaprClient();
             builder.Services.AddSingleton<IClusterBus, DaprClusterBus>();
@@ -57,55 +56,61 @@ public static class NodeApp
         builder.Services.AddSingleton<RangeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
         configureServices?.Invoke(builder.Services);
-        string? token = builder.Configuration[AppApiToken.Variable];
+        string? token = builder.Configuration[DaprAppToken.Variable];
         IHttpClientBuilder peers = builder.Services.AddHttpClient(PeerClient.HttpClientName, c =>
         {
             c.Timeout = TimeSpan.FromSeconds(60); // each call has its own, shorter deadline (PeerClient)
             // With the direct adapter, peers call each other with the token their own sidecar would add.
-            if (!string.IsNullOrEmpty(token) && !node.UsesDapr)
+            if (!string.IsNullOrEmpty(token) && node.Transport == Transport.Direct)
             {
-                c.DefaultRequestHeaders.Add(AppApiToken.Header, token);
+                c.DefaultRequestHeaders.Add(DaprAppToken.Header, token);
             }
         });
         peers.RemoveAllLoggers(); // no per-request log scopes on the replication and read paths; callers log failures
         peers.AddHttpMessageHandler(sp => new PeerHeadersHandler(sp.GetRequiredService<ClusterNode>()));
-        if (node.UsesDapr)
+        if (node.Transport == Transport.Dapr)
         {
-            // http://{app-id}/path becomes {sidecar}/v1.0/invoke/{app-id}/method/path, with DAPR_API_TOKEN.
-            // The sidecar's HTTP endpoint from configuration (the Dapr CLI's environment, or settings), as
-            // AddDaprClient reads it; the handler alone would read only process-wide environment variables.
-            string sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"]
-                ?? $"http://127.0.0.1:{builder.Configuration["DAPR_HTTP_PORT"] ?? "3500"}";
-            // DAPR_API_TOKEN likewise from configuration: with API token authentication on, the sidecar refuses calls without it.
-            string? daprToken = builder.Configuration["DAPR_API_TOKEN"];
-            peers.AddHttpMessageHandler(() => new Dapr.Client.InvocationHandler { DaprEndpoint = sidecar });
-            if (!string.IsNullOrEmpty(daprToken))
-            {
-                peers.AddHttpMessageHandler(() => new Cluster.Wire.StaticHeaderHandler("dapr-api-token", daprToken));
-            }
+            peers.AddSidecarInvocation(builder.Configuration);
         }
 
         WebApplication app = builder.Build();
         // Open the store now: a foreign or torn data directory must stop the start, not the first request.
         app.Services.GetRequiredService<RocksDbAssertionStore>();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseAppApiToken(builder.Configuration[AppApiToken.Variable]);
+        app.UseServiceDefaults();
+        app.UseHeaderToken(
+            DaprAppToken.Header,
+            string.IsNullOrEmpty(token) ? [] : [token],
+            request => !HeaderToken.IsHealthProbe(request),
+            "Missing or wrong app API token",
+            $"Every request to this node needs the {DaprAppToken.Header} header that its sidecar adds.");
         app.UseInternalHeaders(app.Services.GetRequiredService<ClusterNode>());
-        if (node.UsesDapr)
+        if (node.Transport == Transport.Dapr)
         {
             app.UseCloudEvents();
+            app.MapSubscribeHandler();
+            app.MapMetaRangeSubscription(node.PubSubName, (services, update) => services.GetRequiredService<MetaRangeSync>().Accept(update, "the meta-range topic"));
         }
 
-        app.MapHealthApi();
+        app.MapHealthEndpoints(services =>
+            !services.GetRequiredService<ClusterNode>().IsReady ? "The node has not joined its cluster yet."
+            : services.GetRequiredService<StoreHealth>().Failure is { } failure ? $"The store refuses writes: {failure}"
+            : null);
         app.MapNodeApi();
         app.MapConsensusApi();
         app.MapRangeApi();
-        if (node.UsesDapr)
-        {
-            app.MapDaprApi(node);
-        }
-
         return app;
+    }
+
+    private static ClusterConfig BindCluster(IConfiguration configuration, List<string> errors)
+    {
+        try
+        {
+            return ClusterConfig.Bind(configuration);
+        }
+        catch (ClusterConfigException e)
+        {
+            errors.AddRange(e.Errors);
+            return new ClusterConfig();
+        }
     }
 }

@@ -1,3 +1,5 @@
+using StemeDb.Hosting;
+
 namespace StemeDb.Node;
 
 /// <summary>The node app's own settings (section <c>Node</c>); the cluster core's are under <c>Cluster</c>.</summary>
@@ -18,12 +20,10 @@ public sealed class NodeOptions
     public List<string> Genesis { get; set; } = [];
 
     /// <summary><c>Direct</c> (HTTP to peers' addresses; the default) or <c>Dapr</c> (pub/sub and invocation through the sidecar).</summary>
-    public string Transport { get; set; } = "Direct";
+    public Transport Transport { get; set; } = Transport.Direct;
 
     /// <summary>The Dapr pub/sub component (the one <c>dapr init</c> makes is called <c>pubsub</c>).</summary>
-    public string PubSubName { get; set; } = "pubsub";
-
-    public bool UsesDapr => string.Equals(Transport, "Dapr", StringComparison.OrdinalIgnoreCase);
+    public string PubSubName { get; set; } = Contracts.Topics.DefaultPubSub;
 
     /// <summary>How long a replica has to store a write before it counts as missing for the quorum.</summary>
     public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(2);
@@ -89,11 +89,6 @@ public sealed class NodeOptions
         if (Genesis.Distinct(StringComparer.Ordinal).Count() != Genesis.Count)
         {
             errors.Add($"{SectionName}:Genesis lists a node twice.");
-        }
-
-        if (!UsesDapr && !string.Equals(Transport, "Direct", StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"{SectionName}:Transport must be Direct or Dapr (was '{Transport}').");
         }
 
         if (ReplicaTimeout <= TimeSpan.Zero)

@@ -4,8 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Node;
 
@@ -50,38 +50,38 @@ public sealed class PeerClient(ClusterNode node, IHttpClientFactory http, NodeOp
     private static readonly TimeSpan PageTimeout = TimeSpan.FromSeconds(30);
 
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, "/internal/v1/replicate", request, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.Replicate, request, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);
 
     public Task<PeerResult<List<AssertionDto>>> ReadReplicaAsync(NodeId peer, ReplicaReadRequest request, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, "/internal/v1/replica/read", request, options.ReplicaTimeout, Json<List<AssertionDto>>, cancellationToken);
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.ReplicaRead, request, options.ReplicaTimeout, Json<List<AssertionDto>>, cancellationToken);
 
     public Task<PeerResult<PrepareReplyDto>> PrepareAsync(NodeId peer, PrepareRequest request, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, "/internal/v1/consensus/prepare", request, options.ReplicaTimeout, Json<PrepareReplyDto>, cancellationToken);
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.Prepare, request, options.ReplicaTimeout, Json<PrepareReplyDto>, cancellationToken);
 
     public Task<PeerResult<AcceptReplyDto>> AcceptAsync(NodeId peer, AcceptRequest request, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, "/internal/v1/consensus/accept", request, options.ReplicaTimeout, Json<AcceptReplyDto>, cancellationToken);
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.Accept, request, options.ReplicaTimeout, Json<AcceptReplyDto>, cancellationToken);
 
     public Task<PeerResult<MetaRangeDto>> GetMetaRangeAsync(NodeId peer, CancellationToken cancellationToken) =>
-        SendAsync<object, MetaRangeDto>(peer, HttpMethod.Get, "/internal/v1/meta-range", null, PageTimeout, Json<MetaRangeDto>, cancellationToken);
+        SendAsync<object, MetaRangeDto>(peer, HttpMethod.Get, InternalRoutes.MetaRange, null, PageTimeout, Json<MetaRangeDto>, cancellationToken);
 
     public Task<PeerResult<bool>> PostMetaRangeAsync(NodeId peer, MetaRangeDto update, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, "/internal/v1/meta-range", update, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.MetaRange, update, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);
 
     public Task<PeerResult<RecordPage>> ExportPageAsync(NodeId peer, int start, int end, string? after, CancellationToken cancellationToken) =>
         SendAsync<object, RecordPage>(
             peer,
             HttpMethod.Get,
-            string.Create(CultureInfo.InvariantCulture, $"/internal/v1/ranges/export?start={start}&end={end}&limit={PageSize}") + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}"),
+            string.Create(CultureInfo.InvariantCulture, $"{InternalRoutes.RangeExport}?start={start}&end={end}&limit={PageSize}") + (after is null ? "" : $"&after={Uri.EscapeDataString(after)}"),
             null,
             PageTimeout,
             Json<RecordPage>,
             cancellationToken);
 
     public Task<PeerResult<bool>> ImportAsync(NodeId peer, int start, int end, List<RecordDto> records, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, string.Create(CultureInfo.InvariantCulture, $"/internal/v1/ranges/import?start={start}&end={end}"), records, PageTimeout, _ => Task.FromResult(true), cancellationToken);
+        SendAsync(peer, HttpMethod.Post, string.Create(CultureInfo.InvariantCulture, $"{InternalRoutes.RangeImport}?start={start}&end={end}"), records, PageTimeout, _ => Task.FromResult(true), cancellationToken);
 
     public Task<PeerResult<List<ShardDigestDto>>> ShardDigestsAsync(NodeId peer, int start, int end, CancellationToken cancellationToken) =>
-        SendAsync<object, List<ShardDigestDto>>(peer, HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"/internal/v1/ranges/digests?start={start}&end={end}"), null, PageTimeout, Json<List<ShardDigestDto>>, cancellationToken);
+        SendAsync<object, List<ShardDigestDto>>(peer, HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"{InternalRoutes.RangeDigests}?start={start}&end={end}"), null, PageTimeout, Json<List<ShardDigestDto>>, cancellationToken);
 
     private async Task<PeerResult<TResult>> SendAsync<TBody, TResult>(
         NodeId peer,

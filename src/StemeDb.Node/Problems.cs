@@ -1,6 +1,7 @@
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;
@@ -13,15 +14,12 @@ namespace StemeDb.Node;
 /// </summary>
 public static class Problems
 {
-    public const string DescriptorsField = "descriptors";
-    public const string RetryElsewhereField = "retryElsewhere";
-
     public static IResult Misdirected(IReadOnlyList<RangeDescriptor> current, string? why = null) =>
         Results.Problem(
             statusCode: StatusCodes.Status421MisdirectedRequest,
             title: "Range not served here",
             detail: why ?? "This node does not hold the range of this subject at that generation; refresh the routing cache from the descriptors and retry.",
-            extensions: new Dictionary<string, object?> { [DescriptorsField] = current.Select(RangeDescriptorDto.From).ToList() });
+            extensions: new Dictionary<string, object?> { [Contracts.Wire.Misdirected.DescriptorsField] = current.Select(RangeDescriptorDto.From).ToList() });
 
     public static IResult Misdirected(ClusterNode node, int shard, string? why = null) =>
         Misdirected(node.Table.Current.DescriptorsOverlapping(shard, shard + 1), why);
@@ -41,24 +39,19 @@ public static class Problems
             statusCode: StatusCodes.Status503ServiceUnavailable,
             title: title,
             detail: detail,
-            extensions: new Dictionary<string, object?> { [RetryElsewhereField] = retryElsewhere });
+            extensions: new Dictionary<string, object?> { [Contracts.Wire.Misdirected.RetryElsewhereField] = retryElsewhere });
 
     /// <summary>The descriptors of a 421 body; empty when there are none or the body is not one.</summary>
     public static IReadOnlyList<RangeDescriptor> Descriptors(string body)
     {
         try
         {
-            using JsonDocument problem = JsonDocument.Parse(body);
-            if (problem.RootElement.ValueKind == JsonValueKind.Object && problem.RootElement.TryGetProperty(DescriptorsField, out JsonElement list))
-            {
-                return [.. (list.Deserialize<List<RangeDescriptorDto>>(JsonSerializerOptions.Web) ?? []).Select(d => d.ToDescriptor())];
-            }
+            return [.. Contracts.Wire.Misdirected.Descriptors(System.Text.Encoding.UTF8.GetBytes(body)).Select(d => d.ToDescriptor())];
         }
-        catch (Exception e) when (e is JsonException or FormatException or OverflowException or ArgumentException or Cluster.Errors.StemeDbClusterException)
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or Cluster.Errors.StemeDbClusterException)
         {
+            return [];
         }
-
-        return [];
     }
 
     /// <summary>The detail of a problem body, or the body itself (shortened) when it is not one.</summary>

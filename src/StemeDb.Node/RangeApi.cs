@@ -1,5 +1,5 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;
@@ -14,12 +14,11 @@ public static class RangeApi
 
     public static IEndpointRouteBuilder MapRangeApi(this IEndpointRouteBuilder app)
     {
-        RouteGroupBuilder api = app.MapGroup("/internal/v1/ranges");
-        api.MapGet("/export", Export);
-        api.MapPost("/import", Import);
-        api.MapGet("/digests", (int start, int end, RocksDbAssertionStore store) =>
+        app.MapGet(InternalRoutes.RangeExport, Export);
+        app.MapPost(InternalRoutes.RangeImport, Import);
+        app.MapGet(InternalRoutes.RangeDigests, (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(store.ShardDigests(start, end).Select(d => new ShardDigestDto(d.Shard, d.Digest)).ToList()));
-        api.MapGet("/sizes", (ClusterNode node, RocksDbAssertionStore store) =>
+        app.MapGet(InternalRoutes.RangeSizes, (ClusterNode node, RocksDbAssertionStore store) =>
         {
             // The bytes of each range this node holds a replica of, as its store counts them.
             Cluster.Sharding.ShardSizes sizes = store.Sizes();

@@ -1,7 +1,8 @@
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Storage;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Node;
 

@@ -5,6 +5,8 @@ using StemeDb.Cluster.Hashing;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
 
+using StemeDb.Contracts;
+
 namespace StemeDb.Storage;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 
+using StemeDb.Contracts;
+
 namespace StemeDb.Storage;
 
 /// <summary>

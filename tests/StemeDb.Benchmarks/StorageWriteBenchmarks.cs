@@ -1,6 +1,7 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using StemeDb.Cluster.Time;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Benchmarks;

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 using StemeDb.Dapr.Testing;
 using Xunit.Abstractions;
 

@@ -16,7 +16,7 @@ public sealed partial class DeploymentFilesTests
 {
     private static readonly string[] NodeIds = ["stemedb-node-1", "stemedb-node-2", "stemedb-node-3"];
     private static readonly string[] AppIds = [.. NodeIds, "stemedb-gateway"];
-    private static readonly string[] Topics = [DaprClusterBus.MembershipTopic, DaprClusterBus.MetaRangeTopic];
+    private static readonly string[] Topics = [StemeDb.Contracts.Topics.Membership, StemeDb.Contracts.Topics.MetaRange];
 
     [Fact]
     public void Dapr_yaml_runs_one_app_id_per_node_and_a_gateway_with_agreeing_settings()
@@ -88,7 +88,7 @@ public sealed partial class DeploymentFilesTests
             foreach (string node in NodeIds)
             {
                 Assert.Equal(Topics, publishing[node]);
-                Assert.Equal([DaprClusterBus.MetaRangeTopic], subscribing[node]);
+                Assert.Equal([StemeDb.Contracts.Topics.MetaRange], subscribing[node]);
             }
 
             Assert.Empty(publishing["stemedb-gateway"]);

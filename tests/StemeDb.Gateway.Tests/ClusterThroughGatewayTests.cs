@@ -5,7 +5,7 @@ using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Node.Tests;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway.Tests;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway.Tests;
 

@@ -154,7 +154,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     private static async Task<bool> AllJoinedAsync(HttpClient http, Uri node, int nodes)
     {
-        List<StemeDb.Cluster.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Cluster.Wire.MemberDto>>(new Uri(node, "/internal/v1/members")))!;
+        List<StemeDb.Contracts.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Contracts.Wire.MemberDto>>(new Uri(node, "/internal/v1/members")))!;
         return members.Count(m => m.State == "alive") == nodes;
     }
 

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
 
 namespace StemeDb.LoadTest;
 

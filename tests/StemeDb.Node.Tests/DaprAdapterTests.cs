@@ -1,5 +1,4 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;

@@ -1,11 +1,11 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Node;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Node.Tests;

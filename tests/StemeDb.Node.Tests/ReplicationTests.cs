@@ -1,5 +1,4 @@
-using StemeDb.Cluster.Wire;
-using StemeDb.Storage.Wire;
+using StemeDb.Contracts.Wire;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -57,7 +56,7 @@ public sealed class ReplicationTests
         // A write routed at a generation the replica holds the range no more gets 421 and the descriptors.
         RangeDescriptor genesis = cluster.Node(1).Table.Current.Entries[0].Descriptor;
         await cluster.ProposeAsync(0, RangeChangeKind.Renew, [genesis], [new RangeDescriptor(genesis.Id, genesis.StartShard, genesis.EndShard, genesis.Replicas, genesis.Generation + 1, cluster.Node(0).Clock.Now(), One)]);
-        using HttpResponseMessage wrongGeneration = await client.ReplicateAsync(Two, [AssertionDto.From(new StemeDb.Storage.Assertion("s2", "p", JsonDocument.Parse("1").RootElement, null, null, cluster.Node(1).Clock.Now()))], genesis);
+        using HttpResponseMessage wrongGeneration = await client.ReplicateAsync(Two, [AssertionDto.From(new StemeDb.Contracts.Assertion("s2", "p", JsonDocument.Parse("1").RootElement, null, null, cluster.Node(1).Clock.Now()))], genesis);
         Assert.Equal(HttpStatusCode.MisdirectedRequest, wrongGeneration.StatusCode);
         using (JsonDocument problem = JsonDocument.Parse(await wrongGeneration.Content.ReadAsStringAsync()))
         {

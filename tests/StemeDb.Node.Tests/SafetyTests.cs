@@ -8,9 +8,9 @@ using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Cluster.Time;
-using StemeDb.Cluster.Wire;
+using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Storage;
-using StemeDb.Storage.Wire;
 
 namespace StemeDb.Node.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using StemeDb.Cluster.Time;
+using StemeDb.Contracts;
 using StemeDb.Storage;
 
 // usage: StemeDb.Storage.CrashWriter <data-dir> <sync true|false> <max-writes>

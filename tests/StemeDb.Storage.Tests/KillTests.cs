@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using StemeDb.Contracts;
+
 namespace StemeDb.Storage.Tests;
 
 /// <summary>What is acknowledged survives kill -9 of the writing process, with either sync setting.</summary>

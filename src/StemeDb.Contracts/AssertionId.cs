@@ -1,4 +1,4 @@
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>The BLAKE3 hash (32 bytes) of an assertion's or retraction's canonical form; written as 64 hex digits.</summary>
 public readonly struct AssertionId : IEquatable<AssertionId>

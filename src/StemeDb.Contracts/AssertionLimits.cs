@@ -1,4 +1,4 @@
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>Bounds on every part of an assertion, so no input can make a node allocate without limit.</summary>
 public static class AssertionLimits

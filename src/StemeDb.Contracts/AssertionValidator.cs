@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using StemeDb.Cluster.Hashing;
 
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>Checks an assertion's parts against <see cref="AssertionLimits"/>; every error names its field.</summary>
 public static class AssertionValidator

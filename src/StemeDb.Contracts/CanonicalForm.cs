@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>
 /// The canonical form an id is the BLAKE3 hash of. Version 1, byte by byte:

@@ -1,4 +1,4 @@
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>What is wrong with one field of an input, for a 400 answer that names it.</summary>
 public sealed record ValidationError(string Field, string Message);

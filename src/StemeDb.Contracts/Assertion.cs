@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StemeDb.Cluster.Time;
 
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>
 /// An immutable fact about a subject (DESIGN §2). Its <see cref="Id"/> is the BLAKE3 hash of its canonical

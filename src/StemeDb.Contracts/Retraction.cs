@@ -1,6 +1,6 @@
 using StemeDb.Cluster.Time;
 
-namespace StemeDb.Storage;
+namespace StemeDb.Contracts;
 
 /// <summary>
 /// A tombstone that names an assertion of a subject. Stored beside the subject's assertions (it may arrive

@@ -1,4 +1,4 @@
-namespace StemeDb.Cluster.Wire;
+namespace StemeDb.Hosting;
 
 /// <summary>
 /// Adds a header to every outgoing request unless it is already there. The apps use it for

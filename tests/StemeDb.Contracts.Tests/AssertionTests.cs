@@ -1,8 +1,8 @@
 using System.Text.Json;
 using StemeDb.Cluster.Time;
-using StemeDb.Storage;
+using StemeDb.Contracts;
 
-namespace StemeDb.Storage.Tests;
+namespace StemeDb.Contracts.Tests;
 
 public class AssertionTests
 {
