@@ -127,6 +127,20 @@ public sealed class SuspicionTests
     }
 
     [Fact]
+    public void Confirmations_after_the_deadline_do_nothing()
+    {
+        using Suspicion s = Start(k: 3);
+        _time.Advance(Max);
+        Assert.Equal(1, _fired);
+
+        Assert.False(s.Confirm(B));
+        Assert.Equal(0, s.Confirmations);
+        Assert.Equal(Max, s.Timeout);
+        _time.Advance(Max);
+        Assert.Equal(1, _fired);
+    }
+
+    [Fact]
     public void With_no_confirmations_expected_it_is_plain_SWIM_a_fixed_minimum()
     {
         using Suspicion s = Start(k: 0);
