@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Cluster.Configuration;
 using StemeDb.Node;
 
 namespace StemeDb.Node.Tests;
@@ -133,6 +134,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     private Dictionary<string, string?> Settings(int i, int nodes)
     {
+        // The loopback preset's timings, as configuration text (the nodes bind their settings from it).
+        SwimConfig swim = SwimConfig.Local();
         var settings = new Dictionary<string, string?>
         {
             ["urls"] = Urls[i].ToString(),
@@ -141,11 +144,11 @@ internal sealed class NodeCluster : IAsyncDisposable
             ["Cluster:Sharding:ShardCount"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Cluster:Swim:BindAddress"] = "127.0.0.1",
             ["Cluster:Swim:BindPort"] = _swimPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:ProbeInterval"] = "00:00:00.300",
-            ["Cluster:Swim:ProbeTimeout"] = "00:00:00.150",
-            ["Cluster:Swim:GossipInterval"] = "00:00:00.060",
-            ["Cluster:Swim:PushPullInterval"] = "00:00:03",
-            ["Cluster:Swim:SuspicionMult"] = "2",
+            ["Cluster:Swim:ProbeInterval"] = Text(swim.ProbeInterval),
+            ["Cluster:Swim:ProbeTimeout"] = Text(swim.ProbeTimeout),
+            ["Cluster:Swim:GossipInterval"] = Text(swim.GossipInterval),
+            ["Cluster:Swim:PushPullInterval"] = Text(swim.PushPullInterval),
+            ["Cluster:Swim:SuspicionMult"] = swim.SuspicionMult.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Cluster:Swim:Keys:0"] = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray()),
             ["Node:HttpAddress"] = Urls[i].ToString().TrimEnd('/'),
             ["Storage:DataDirectory"] = Path.Combine(_root, $"node-{i + 1}"),
@@ -170,6 +173,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
         return settings;
     }
+
+    private static string Text(TimeSpan value) => value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 
     private static int FreePort(SocketType type, ProtocolType protocol)
     {

@@ -83,12 +83,6 @@ internal sealed class BroadcastQueue(int retransmitMult)
         return taken;
     }
 
-    public void Clear()
-    {
-        _queue.Clear();
-        _byNode.Clear();
-    }
-
     private sealed class Entry(NodeId node, byte[] framed, long order)
     {
         public NodeId Node { get; } = node;

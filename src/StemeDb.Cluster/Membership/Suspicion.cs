@@ -16,6 +16,7 @@ internal sealed class Suspicion : IDisposable
     private readonly long _started;
     private readonly HashSet<NodeId> _confirmations = [];
     private readonly ITimer _timer;
+    private int _fired; // 1 once the timer went off; set on the timer's thread
 
     public Suspicion(TimeProvider time, NodeId origin, int k, TimeSpan min, TimeSpan max, Action onTimeout)
     {
@@ -26,17 +27,31 @@ internal sealed class Suspicion : IDisposable
         _started = time.GetTimestamp();
         _confirmations.Add(origin); // the first accuser is not a confirmation of itself
         Timeout = _max;
-        _timer = time.CreateTimer(_ => onTimeout(), null, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
+        _timer = time.CreateTimer(
+            _ =>
+            {
+                // Once only: a confirmation racing the expiry may have re-armed the timer.
+                if (Interlocked.Exchange(ref _fired, 1) == 0)
+                {
+                    onTimeout();
+                }
+            },
+            null,
+            Timeout,
+            System.Threading.Timeout.InfiniteTimeSpan);
     }
 
     public TimeSpan Timeout { get; private set; }
 
     public int Confirmations => _confirmations.Count - 1;
 
-    /// <summary>Counts an independent confirmation; returns true when it was new and shortened the timer.</summary>
+    /// <summary>
+    /// Counts an independent confirmation; returns true when it was new and shortened the timer. After the
+    /// timer went off there is nothing left to shorten (memberlist resets only a timer it could stop).
+    /// </summary>
     public bool Confirm(NodeId from)
     {
-        if (Confirmations >= _k || !_confirmations.Add(from))
+        if (Volatile.Read(ref _fired) == 1 || Confirmations >= _k || !_confirmations.Add(from))
         {
             return false;
         }

@@ -19,16 +19,13 @@ public sealed class UdpSwimTests : IAsyncLifetime
     private static readonly byte[] ClusterKey = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
     private readonly List<SwimMembership> _members = [];
 
-    private static SwimConfig Config() => new()
+    private static SwimConfig Config()
     {
-        ProbeInterval = TimeSpan.FromMilliseconds(300),
-        ProbeTimeout = TimeSpan.FromMilliseconds(150),
-        GossipInterval = TimeSpan.FromMilliseconds(60),
-        PushPullInterval = TimeSpan.FromSeconds(3),
-        SuspicionMult = 2,
-        GossipToTheDeadTime = TimeSpan.FromSeconds(60),
-        JoinTimeout = TimeSpan.FromSeconds(10),
-    };
+        SwimConfig config = SwimConfig.Local();
+        config.GossipToTheDeadTime = TimeSpan.FromSeconds(60); // left members stay findable for a whole test
+        config.JoinTimeout = TimeSpan.FromSeconds(10); // a join that cannot succeed fails the test quickly
+        return config;
+    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
