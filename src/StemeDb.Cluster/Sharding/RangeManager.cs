@@ -13,15 +13,14 @@ namespace StemeDb.Cluster.Sharding;
 /// so a proposer's membership view can start a change but never decide one. A clipped entry (a descriptor
 /// holding only part of its span) cannot arise from decided changes; it is left alone and reported.
 /// <list type="bullet">
-/// <item>Split: size above <see cref="ShardingConfig.SplitThresholdBytes"/> and at least two shards; at the
-/// shard boundary nearest the size median; both halves get generation + 1, the left keeps the id.</item>
+/// <item>Split: <see cref="SplitCheck"/>.</item>
 /// <item>Merge: two adjacent ranges with the same replica set, neither learned by this node within
 /// <see cref="ShardingConfig.MergeCooldown"/> (local time, never the proposer's clock), when the combined size is below
 /// <see cref="ShardingConfig.MergeThresholdBytes"/>; or when one holds at most
 /// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
 /// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
 /// qualifies for an immediate split. Smaller ranges go first, each with its smaller neighbour; the result gets max(generation) + 1.</item>
-/// <item>Replicate: keep live replicas in order, fill up to the replication factor by rendezvous hashing.</item>
+/// <item>Replicate: <see cref="ReplicaCheck"/>.</item>
 /// </list>
 /// Thrash (split → merge → split) cannot happen: a split's halves hold about half of a size above the
 /// split threshold, which is at least twice the merge threshold (checked by configuration), the cool-down
@@ -31,6 +30,8 @@ namespace StemeDb.Cluster.Sharding;
 public sealed class RangeManager
 {
     private readonly ShardingConfig _config;
+    private readonly ReplicaCheck _replicas;
+    private readonly SplitCheck _split;
 
     public RangeManager(ShardingConfig config)
     {
@@ -43,6 +44,8 @@ public sealed class RangeManager
         }
 
         _config = config;
+        _replicas = new ReplicaCheck(config);
+        _split = new SplitCheck(config);
     }
 
     /// <param name="table">The current meta-range.</param>
@@ -79,8 +82,7 @@ public sealed class RangeManager
         for (int i = 0; i < entries.Length; i++)
         {
             MetaRangeEntry entry = entries[i];
-            RangeDescriptor d = entry.Descriptor;
-            if (!d.Replicas.Any(live.Contains))
+            if (!entry.Descriptor.Replicas.Any(live.Contains))
             {
                 // Its data lives only on dead nodes: nothing to copy from until one of them returns.
                 unavailable.Add(entry);
@@ -95,26 +97,10 @@ public sealed class RangeManager
                 continue;
             }
 
-            ImmutableArray<NodeId> replicas = ReplicaPlacement.Choose(d.Id, d.Replicas, live, _config.ReplicationFactor);
-            if (!replicas.SequenceEqual(d.Replicas))
+            // Availability first: a range is split only once its replicas are as they should be.
+            if ((_replicas.Check(entry, live, proposer, now) ?? _split.Check(entry, sizes, proposer, now)) is { } change)
             {
-                var next = new RangeDescriptor(d.Id, d.StartShard, d.EndShard, replicas, d.Generation + 1, now, proposer);
-                string reason = $"replicas [{string.Join(", ", d.Replicas)}] → [{string.Join(", ", replicas)}] (live members: {live.Count})";
-                changes.Add(new RangeChange(RangeChangeKind.Replicate, [entry], new MetaRangeUpdate(next), reason));
-                busy[i] = true;
-                continue;
-            }
-
-            long size = sizes.Of(entry.StartShard, entry.EndShard);
-            if (size > _config.SplitThresholdBytes && entry.ShardCount >= 2)
-            {
-                int at = sizes.MedianBoundary(entry.StartShard, entry.EndShard);
-                long gen = d.Generation + 1;
-                var left = new RangeDescriptor(d.Id, d.StartShard, at, d.Replicas, gen, now, proposer);
-                var right = new RangeDescriptor(RangeId.Derive(d.Id, gen, at), at, d.EndShard, d.Replicas, gen, now, proposer);
-                string reason = $"{size} bytes > split threshold {_config.SplitThresholdBytes}; split at shard {at} " +
-                    $"({sizes.Of(d.StartShard, at)} + {sizes.Of(at, d.EndShard)} bytes)";
-                changes.Add(new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason));
+                changes.Add(change);
                 busy[i] = true;
             }
         }
