@@ -14,12 +14,7 @@ namespace StemeDb.Cluster.Sharding;
 /// holding only part of its span) cannot arise from decided changes; it is left alone and reported.
 /// <list type="bullet">
 /// <item>Split: <see cref="SplitCheck"/>.</item>
-/// <item>Merge: two adjacent ranges with the same replica set, neither learned by this node within
-/// <see cref="ShardingConfig.MergeCooldown"/> (local time, never the proposer's clock), when the combined size is below
-/// <see cref="ShardingConfig.MergeThresholdBytes"/>; or when one holds at most
-/// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
-/// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
-/// qualifies for an immediate split. Smaller ranges go first, each with its smaller neighbour; the result gets max(generation) + 1.</item>
+/// <item>Merge: <see cref="MergeCheck"/>.</item>
 /// <item>Replicate: <see cref="ReplicaCheck"/>.</item>
 /// </list>
 /// Thrash (split → merge → split) cannot happen: a split's halves hold about half of a size above the
@@ -29,9 +24,9 @@ namespace StemeDb.Cluster.Sharding;
 /// </summary>
 public sealed class RangeManager
 {
-    private readonly ShardingConfig _config;
     private readonly ReplicaCheck _replicas;
     private readonly SplitCheck _split;
+    private readonly MergeCheck _merge;
 
     public RangeManager(ShardingConfig config)
     {
@@ -43,9 +38,9 @@ public sealed class RangeManager
             throw new ClusterConfigException(errors);
         }
 
-        _config = config;
         _replicas = new ReplicaCheck(config);
         _split = new SplitCheck(config);
+        _merge = new MergeCheck(config);
     }
 
     /// <param name="table">The current meta-range.</param>
@@ -79,6 +74,15 @@ public sealed class RangeManager
         var unavailable = ImmutableArray.CreateBuilder<MetaRangeEntry>();
         var clipped = ImmutableArray.CreateBuilder<MetaRangeEntry>();
 
+        void Take(RangeChange change)
+        {
+            changes.Add(change);
+            foreach (MetaRangeEntry replaced in change.Replaces)
+            {
+                busy[table.IndexOf(replaced.StartShard)] = true;
+            }
+        }
+
         for (int i = 0; i < entries.Length; i++)
         {
             MetaRangeEntry entry = entries[i];
@@ -100,57 +104,16 @@ public sealed class RangeManager
             // Availability first: a range is split only once its replicas are as they should be.
             if ((_replicas.Check(entry, live, proposer, now) ?? _split.Check(entry, sizes, proposer, now)) is { } change)
             {
-                changes.Add(change);
-                busy[i] = true;
+                Take(change);
             }
         }
 
-        // Smallest ranges first (PD's merge priority), each with its smaller eligible neighbour.
-        int[] bySize = [.. Enumerable.Range(0, entries.Length).OrderBy(i => sizes.Of(entries[i].StartShard, entries[i].EndShard)).ThenBy(i => i)];
-        foreach (int i in bySize)
+        foreach (int i in MergeCheck.Candidates(entries, sizes))
         {
-            if (busy[i] || !Mergeable(entries[i], age))
+            if (_merge.Check(entries, i, sizes, age, busy, proposer, now) is { } merge)
             {
-                continue;
+                Take(merge);
             }
-
-            long size = sizes.Of(entries[i].StartShard, entries[i].EndShard);
-            int best = -1;
-            long bestSize = long.MaxValue;
-            foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1])
-            {
-                if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], age)
-                    || !entries[i].Descriptor.HasSameReplicaSet(entries[j].Descriptor))
-                {
-                    continue;
-                }
-
-                long neighbour = sizes.Of(entries[j].StartShard, entries[j].EndShard);
-                if (MayMerge(size, neighbour) && neighbour < bestSize)
-                {
-                    best = j;
-                    bestSize = neighbour;
-                }
-            }
-
-            if (best < 0)
-            {
-                continue;
-            }
-
-            MetaRangeEntry l = entries[Math.Min(i, best)];
-            MetaRangeEntry r = entries[Math.Max(i, best)];
-            var merged = new RangeDescriptor(
-                l.Descriptor.Id,
-                l.StartShard,
-                r.EndShard,
-                l.Descriptor.Replicas,
-                Math.Max(l.Descriptor.Generation, r.Descriptor.Generation) + 1,
-                now,
-                proposer);
-            string why = $"{size} + {bestSize} bytes; merge threshold {_config.MergeThresholdBytes}, stranded-range size {_config.StrandedRangeBytes}";
-            changes.Add(new RangeChange(RangeChangeKind.Merge, [l, r], new MetaRangeUpdate(merged), why));
-            busy[i] = busy[best] = true;
         }
 
         Rebalance(entries, busy, live, proposer, now, changes);
@@ -224,21 +187,6 @@ public sealed class RangeManager
             count[least]++;
         }
     }
-
-    /// <summary>Whether two adjacent ranges of these sizes may merge (same replicas and cool-down checked apart).</summary>
-    public bool MayMerge(long sizeA, long sizeB)
-    {
-        long combined = sizeA + sizeB;
-        if (combined < _config.MergeThresholdBytes)
-        {
-            return true;
-        }
-
-        return Math.Min(sizeA, sizeB) <= _config.StrandedRangeBytes && combined <= _config.SplitThresholdBytes;
-    }
-
-    private bool Mergeable(MetaRangeEntry entry, Func<RangeDescriptor, TimeSpan> age) =>
-        !entry.IsClipped && age(entry.Descriptor) >= _config.MergeCooldown;
 
     private static NodeId? LeaderOf(RangeDescriptor d, IReadOnlySet<NodeId> live)
     {
