@@ -6,17 +6,17 @@ using StemeDb.Cluster.Time;
 namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
-/// Proposes splits, merges and re-replication as a pure function of the table, per-shard sizes, the live
-/// members and the age of each descriptor. Each range takes part in at most one change per plan, in this
-/// order of priority: replicas (availability first), split, merge. A plan is only a proposal: every change
-/// is decided by a majority of the replicas it replaces (see <see cref="Consensus.ChangeOrchestration"/>),
-/// so a proposer's membership view can start a change but never decide one. A clipped entry (a descriptor
-/// holding only part of its span) cannot arise from decided changes; it is left alone and reported.
-/// <list type="bullet">
-/// <item>Split: <see cref="SplitCheck"/>.</item>
-/// <item>Merge: <see cref="MergeCheck"/>.</item>
-/// <item>Replicate: <see cref="ReplicaCheck"/>.</item>
-/// </list>
+/// The planner: proposes re-replication, splits, merges and rebalancing as a pure function of the table,
+/// per-shard sizes, the live members and the age of each descriptor, by running its checks in order of
+/// priority: <see cref="ReplicaCheck"/> (availability first), <see cref="SplitCheck"/>,
+/// <see cref="MergeCheck"/>, then <see cref="Rebalancer"/> over whatever is left. Each range takes part in
+/// at most one change per plan (a change replaces the descriptors it was planned against, so a second one
+/// would replace a descriptor already gone): the planner marks the ranges a change replaces busy, and no
+/// later check proposes anything for them. A range with no live replica and a clipped entry (a descriptor
+/// holding only part of its span, which decided changes never produce) are reported and left alone. A
+/// plan is only a proposal: every change is decided by a majority of the replicas it replaces (see
+/// <see cref="Consensus.ChangeOrchestration"/>), so a proposer's membership view can start a change but
+/// never decide one.
 /// Thrash (split → merge → split) cannot happen: a split's halves hold about half of a size above the
 /// split threshold, which is at least twice the merge threshold (checked by configuration), the cool-down
 /// keeps a fresh split from merging while uneven halves settle, and a merge never produces a range above
@@ -116,7 +116,13 @@ public sealed class RangeManager
             }
         }
 
-        Rebalance(entries, busy, live, proposer, now, changes);
+        // Counted from the table as it stands; each move is recorded as it is planned and takes its range, so the loop ends.
+        var counts = new ReplicaCounts(table.Descriptors(), live);
+        while (Rebalancer.Next(entries, counts, busy, proposer, now) is { } move)
+        {
+            Take(move);
+            counts.Record(move);
+        }
 
         ImmutableArray<RangeChange> all = changes.ToImmutable();
         if (onlyLedByProposer)
@@ -125,67 +131,6 @@ public sealed class RangeManager
         }
 
         return new RangePlan(all, unavailable.ToImmutable(), clipped.ToImmutable());
-    }
-
-    /// <summary>
-    /// After a join (or any imbalance), moves single replicas from the most loaded live member to the least
-    /// loaded until replica counts differ by at most one. Each move replaces one replica of one range, the
-    /// first eligible range in shard order, so every node computes the same moves and as few as possible:
-    /// a range whose replicas already balance is never touched.
-    /// </summary>
-    private void Rebalance(ImmutableArray<MetaRangeEntry> entries, bool[] busy, IReadOnlySet<NodeId> live, NodeId proposer, HlcTimestamp now, ImmutableArray<RangeChange>.Builder changes)
-    {
-        if (live.Count < 2)
-        {
-            return;
-        }
-
-        var count = live.ToDictionary(n => n, _ => 0);
-        var seen = new HashSet<RangeDescriptor>(ReferenceEqualityComparer.Instance);
-        foreach (MetaRangeEntry entry in entries)
-        {
-            if (seen.Add(entry.Descriptor))
-            {
-                foreach (NodeId replica in entry.Descriptor.Replicas.Where(count.ContainsKey))
-                {
-                    count[replica]++;
-                }
-            }
-        }
-
-        for (int i = 0; i < entries.Length; i++)
-        {
-            NodeId most = count.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
-            NodeId least = count.OrderBy(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
-            if (count[most] - count[least] <= 1)
-            {
-                return;
-            }
-
-            int pick = -1;
-            for (int j = 0; j < entries.Length && pick < 0; j++)
-            {
-                RangeDescriptor d = entries[j].Descriptor;
-                if (!busy[j] && !entries[j].IsClipped && d.Replicas.Contains(most) && !d.Replicas.Contains(least))
-                {
-                    pick = j;
-                }
-            }
-
-            if (pick < 0)
-            {
-                return;
-            }
-
-            MetaRangeEntry moved = entries[pick];
-            RangeDescriptor from = moved.Descriptor;
-            ImmutableArray<NodeId> replicas = from.Replicas.Replace(most, least);
-            var next = new RangeDescriptor(from.Id, from.StartShard, from.EndShard, replicas, from.Generation + 1, now, proposer);
-            changes.Add(new RangeChange(RangeChangeKind.Replicate, [moved], new MetaRangeUpdate(next), $"rebalance: a replica of {from.Id} moves from {most} ({count[most]} replicas) to {least} ({count[least]})"));
-            busy[pick] = true;
-            count[most]--;
-            count[least]++;
-        }
     }
 
     private static NodeId? LeaderOf(RangeDescriptor d, IReadOnlySet<NodeId> live)
