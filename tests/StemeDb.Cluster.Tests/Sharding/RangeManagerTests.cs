@@ -276,4 +276,40 @@ public class RangeManagerTests
         Assert.Equal(2, table.Current.Entries.Count(e => e.Descriptor.Generation == 1)); // two ranges untouched
         Assert.True(Plan(table, Sizes(64, _ => 0), live, soon).IsEmpty); // balanced: nothing more to do
     }
+
+    [Fact]
+    public void A_range_short_of_a_replica_is_re_replicated_first_and_split_in_a_later_plan()
+    {
+        MetaRange table = Table(64, 1, 2, 3);
+        ShardSizes big = Sizes(64, s => s < 2 ? 40 * MiB : 0);
+        var live = new HashSet<NodeId>([N(1), N(3), N(4)]);
+        RangeChange replicate = Assert.Single(Plan(table, big, live).Changes);
+        Assert.Equal(RangeChangeKind.Replicate, replicate.Kind);
+        table.Apply(replicate.Update);
+        Assert.Equal(RangeChangeKind.Split, Assert.Single(Plan(table, big, live).Changes).Kind);
+    }
+
+    [Fact]
+    public void The_rebalancer_moves_only_ranges_no_check_took()
+    {
+        // 2, 2, 2, 0 replicas on nodes 1..4: range [0, 32) is split, so the move falls to [32, 64).
+        MetaRange table = Table(64);
+        table.Apply(new MetaRangeUpdate(D(1, 0, 32, 1), D(2, 32, 64, 1)));
+        RangePlan plan = Plan(table, Sizes(64, s => s < 2 ? 40 * MiB : 0), [N(1), N(2), N(3), N(4)]);
+        Assert.Equal([(RangeChangeKind.Split, 0), (RangeChangeKind.Replicate, 32)], plan.Changes.Select(c => (c.Kind, c.Replaces[0].StartShard)));
+    }
+
+    [Fact]
+    public void The_rebalancer_moves_at_most_one_replica_of_a_range_per_plan()
+    {
+        // 2, 2, 2, 0, 0 replicas on nodes 1..5: node-1 gives one to node-4, then node-2 one to node-5. Both
+        // would fit the first range; the second move goes to the other range.
+        MetaRange table = Table(64);
+        table.Apply(new MetaRangeUpdate(D(1, 0, 32, 1), D(2, 32, 64, 1)));
+        var soon = new HlcTimestamp(1, 0); // within the merge cool-down: these empty ranges would merge otherwise
+        RangePlan plan = Plan(table, Sizes(64, _ => 0), [N(1), N(2), N(3), N(4), N(5)], soon);
+        Assert.Equal([0, 32], plan.Changes.Select(c => Assert.Single(c.Replaces).StartShard));
+        Assert.Equal<NodeId>([N(4), N(2), N(3)], plan.Changes[0].Update.Descriptors[0].Replicas);
+        Assert.Equal<NodeId>([N(1), N(5), N(3)], plan.Changes[1].Update.Descriptors[0].Replicas);
+    }
 }
