@@ -94,18 +94,22 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
             return (new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly"), []);
         }
 
-        var merged = store.Read(subject, predicate, history: true).ToDictionary(s => s.Assertion.Id.ToString(), s => AssertionDto.From(s.Assertion, s.RetractedAt));
+        // The union of the answers: assertions with their earliest time, tombstones with theirs, and each
+        // tombstone applied wherever it came from (it may sit on replicas that missed the assertion).
+        var merged = new Dictionary<string, AssertionDto>(StringComparer.Ordinal);
+        var tombstones = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        Merge(merged, tombstones, Answer(store.ReadRecords(subject, predicate)));
         int answered = 1;
         int quorum = QuorumOf(range.Replicas.Length);
         var request = new ReplicaReadRequest(RangeDescriptorDto.From(range), subject, predicate);
-        List<Task<PeerResult<List<AssertionDto>>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => peers.ReadReplicaAsync(r, request, cancellationToken))];
+        List<Task<PeerResult<ReplicaReadAnswer>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => peers.ReadReplicaAsync(r, request, cancellationToken))];
         var moved = new List<RangeDescriptor>();
         var failures = new List<string>();
         while (answered < quorum && pending.Count > 0)
         {
-            Task<PeerResult<List<AssertionDto>>> done = await Task.WhenAny(pending).ConfigureAwait(false);
+            Task<PeerResult<ReplicaReadAnswer>> done = await Task.WhenAny(pending).ConfigureAwait(false);
             pending.Remove(done);
-            PeerResult<List<AssertionDto>> result = await done.ConfigureAwait(false);
+            PeerResult<ReplicaReadAnswer> result = await done.ConfigureAwait(false);
             if (!result.IsOk)
             {
                 moved.AddRange(result.Moved);
@@ -114,9 +118,14 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
             }
 
             answered++;
-            foreach (AssertionDto a in result.Value!)
+            Merge(merged, tombstones, result.Value!);
+        }
+
+        foreach ((string id, ulong at) in tombstones)
+        {
+            if (merged.TryGetValue(id, out AssertionDto? a) && (a.RetractedAt is null || a.RetractedAt > at))
             {
-                merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? mine) ? Union(mine, a) : a;
+                merged[id] = a with { RetractedAt = at };
             }
         }
 
@@ -128,7 +137,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
     /// What this node holds of a subject at <paramref name="range"/>'s generation, for a peer coordinating a
     /// read; null (and the descriptors to send back) when it does not serve the range at that generation.
     /// </summary>
-    public (List<AssertionDto>? Records, IReadOnlyList<RangeDescriptor> Current) ReadAsReplica(RangeDescriptor range, string subject, string? predicate)
+    public (ReplicaReadAnswer? Records, IReadOnlyList<RangeDescriptor> Current) ReadAsReplica(RangeDescriptor range, string subject, string? predicate)
     {
         int shard = store.ShardOf(subject);
         if (!Serves(range, shard) || gate.IsFenced(SlotId.Of(range)))
@@ -136,7 +145,23 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
             return (null, node.Table.Current.DescriptorsOverlapping(shard, shard + 1));
         }
 
-        return ([.. store.Read(subject, predicate, history: true).Select(s => AssertionDto.From(s.Assertion, s.RetractedAt))], []);
+        return (Answer(store.ReadRecords(subject, predicate)), []);
+    }
+
+    private static ReplicaReadAnswer Answer(SubjectRecords records) =>
+        new([.. records.Assertions.Select(s => AssertionDto.From(s.Assertion, s.RetractedAt))], [.. records.Retractions.Select(RetractionDto.From)]);
+
+    private static void Merge(Dictionary<string, AssertionDto> merged, Dictionary<string, ulong> tombstones, ReplicaReadAnswer answer)
+    {
+        foreach (AssertionDto a in answer.Assertions)
+        {
+            merged[a.Id] = merged.TryGetValue(a.Id, out AssertionDto? known) ? Union(known, a) : a;
+        }
+
+        foreach (RetractionDto r in answer.Retractions)
+        {
+            tombstones[r.Target] = tombstones.TryGetValue(r.Target, out ulong at) ? Math.Min(at, r.RetractedAt) : r.RetractedAt;
+        }
     }
 
     /// <summary>Stores what a coordinator sent here, if this node holds every range involved at the generation it was sent at.</summary>

@@ -190,7 +190,7 @@ public static class NodeApi
             return Problems.Invalid("descriptor", e.Message);
         }
 
-        (List<AssertionDto>? records, IReadOnlyList<RangeDescriptor> current) = coordinator.ReadAsReplica(range, request.Subject, request.Predicate);
+        (ReplicaReadAnswer? records, IReadOnlyList<RangeDescriptor> current) = coordinator.ReadAsReplica(range, request.Subject, request.Predicate);
         return records is not null ? Results.Ok(records) : Problems.Misdirected(current, "This node does not hold the range at that generation, or promised a change of it.");
     }
 

@@ -52,8 +52,8 @@ public sealed class PeerClient(ClusterNode node, IHttpClientFactory http, NodeOp
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken) =>
         SendAsync(peer, HttpMethod.Post, InternalRoutes.Replicate, request, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);
 
-    public Task<PeerResult<List<AssertionDto>>> ReadReplicaAsync(NodeId peer, ReplicaReadRequest request, CancellationToken cancellationToken) =>
-        SendAsync(peer, HttpMethod.Post, InternalRoutes.ReplicaRead, request, options.ReplicaTimeout, Json<List<AssertionDto>>, cancellationToken);
+    public Task<PeerResult<ReplicaReadAnswer>> ReadReplicaAsync(NodeId peer, ReplicaReadRequest request, CancellationToken cancellationToken) =>
+        SendAsync(peer, HttpMethod.Post, InternalRoutes.ReplicaRead, request, options.ReplicaTimeout, Json<ReplicaReadAnswer>, cancellationToken);
 
     public Task<PeerResult<PrepareReplyDto>> PrepareAsync(NodeId peer, PrepareRequest request, CancellationToken cancellationToken) =>
         SendAsync(peer, HttpMethod.Post, InternalRoutes.Prepare, request, options.ReplicaTimeout, Json<PrepareReplyDto>, cancellationToken);

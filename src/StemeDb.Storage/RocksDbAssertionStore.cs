@@ -154,7 +154,14 @@ public sealed class RocksDbAssertionStore : IDisposable
     /// The assertions of a subject, optionally of one predicate: current ones (not retracted) by default,
     /// all of them with their retraction times when <paramref name="history"/>; oldest first.
     /// </summary>
-    public IReadOnlyList<StoredAssertion> Read(string subject, string? predicate = null, bool history = false)
+    public IReadOnlyList<StoredAssertion> Read(string subject, string? predicate = null, bool history = false) =>
+        [.. ReadRecords(subject, predicate).Assertions.Where(s => history || s.IsCurrent)];
+
+    /// <summary>
+    /// Every assertion of a subject (optionally of one predicate), oldest first, with its retraction time,
+    /// and every tombstone of the subject, also those naming assertions this store does not hold.
+    /// </summary>
+    public SubjectRecords ReadRecords(string subject, string? predicate = null)
     {
         ArgumentNullException.ThrowIfNull(subject);
         byte[] prefix = StorageKeys.SubjectPrefix(ShardOf(subject), subject);
@@ -184,11 +191,12 @@ public sealed class RocksDbAssertionStore : IDisposable
             }
         }
 
-        return [.. assertions
-            .Select(a => new StoredAssertion(a, retracted.TryGetValue(a.Id, out HlcTimestamp t) ? t : null))
-            .Where(s => history || s.IsCurrent)
-            .OrderBy(s => s.Assertion.AssertedAt)
-            .ThenBy(s => s.Assertion.Id.ToString(), StringComparer.Ordinal)];
+        return new SubjectRecords(
+            [.. assertions
+                .Select(a => new StoredAssertion(a, retracted.TryGetValue(a.Id, out HlcTimestamp t) ? t : null))
+                .OrderBy(s => s.Assertion.AssertedAt)
+                .ThenBy(s => s.Assertion.Id.ToString(), StringComparer.Ordinal)],
+            [.. retracted.Select(r => new Retraction(subject, r.Key, r.Value))]);
     }
 
     /// <summary>Bytes (keys and values) stored in <paramref name="shard"/>.</summary>

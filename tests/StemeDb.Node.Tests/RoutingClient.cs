@@ -82,10 +82,10 @@ internal sealed class RoutingClient : IDisposable
         _http.PostAsJsonAsync(new Uri(UrlOf(via), "/internal/v1/retract"), new RetractRequest(subject, id));
 
     /// <summary>A peer's replicate call (this cluster's id, no clock) routed at <paramref name="range"/>.</summary>
-    public Task<HttpResponseMessage> ReplicateAsync(NodeId to, List<AssertionDto> assertions, RangeDescriptor range) =>
+    public Task<HttpResponseMessage> ReplicateAsync(NodeId to, List<AssertionDto> assertions, RangeDescriptor range, List<RetractionDto>? retractions = null) =>
         _http.SendAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(UrlOf(to), "/internal/v1/replicate"))
         {
-            Content = JsonContent.Create(new ReplicateRequest(assertions, [], [RangeDescriptorDto.From(range)])),
+            Content = JsonContent.Create(new ReplicateRequest(assertions, retractions ?? [], [RangeDescriptorDto.From(range)])),
             Headers = { { InternalHeaders.Cluster, _cluster.Node(0).ClusterId.ToString() } },
         });
 

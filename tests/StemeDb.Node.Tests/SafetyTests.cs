@@ -206,6 +206,35 @@ public sealed class SafetyTests
     }
 
     [Fact]
+    public async Task A_retraction_held_only_by_replicas_that_miss_the_assertion_still_retracts_it_in_a_majority_read()
+    {
+        // Found by the container suite (a rolling restart): the assertion on node-1 and node-2, its
+        // acknowledged retraction on node-1 and node-3 (a majority each). A read from node-2 and node-3 must
+        // show it retracted, although node-3 holds the tombstone without the assertion it names.
+        await using NodeCluster cluster = await Start(3);
+        using var client = new RoutingClient(cluster, 3);
+        RangeDescriptor range = cluster.Node(0).Table.Current.Entries[0].Descriptor;
+        var assertion = new StemeDb.Contracts.Assertion("split:1", "p", JsonDocument.Parse("1").RootElement, null, null, cluster.Node(0).Clock.Now());
+        var retraction = new Retraction(assertion.Subject, assertion.Id, cluster.Node(0).Clock.Now());
+        foreach (int node in new[] { 1, 2 })
+        {
+            using HttpResponseMessage stored = await client.ReplicateAsync(Id(node), [AssertionDto.From(assertion)], range);
+            stored.EnsureSuccessStatusCode();
+        }
+
+        foreach (int node in new[] { 1, 3 })
+        {
+            using HttpResponseMessage stored = await client.ReplicateAsync(Id(node), [], range, [RetractionDto.From(retraction)]);
+            stored.EnsureSuccessStatusCode();
+        }
+
+        await cluster.KillAsync(0);
+        Assert.Empty(await client.ReadAsync(Id(2), assertion.Subject, quorum: true));
+        Assert.Empty(await client.ReadAsync(Id(3), assertion.Subject, quorum: true));
+        Assert.NotNull(Assert.Single(await client.ReadAsync(Id(3), assertion.Subject, quorum: true, history: true)).RetractedAt);
+    }
+
+    [Fact]
     public async Task A_retraction_of_an_assertion_the_coordinator_missed_is_found_by_a_majority_read()
     {
         await using NodeCluster cluster = await Start(3);

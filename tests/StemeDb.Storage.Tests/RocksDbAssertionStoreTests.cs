@@ -87,6 +87,22 @@ public sealed class RocksDbAssertionStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_tombstone_without_its_assertion_is_read_with_the_subject_records()
+    {
+        using RocksDbAssertionStore store = Open();
+        Assertion elsewhere = A("s", "p", "1");
+        var retraction = new Retraction("s", elsewhere.Id, new HlcTimestamp(5, 0));
+        store.Retract(retraction);
+        store.Write([A("s", "q", "2")]);
+
+        SubjectRecords records = store.ReadRecords("s");
+        Assert.Equal("q", Assert.Single(records.Assertions).Assertion.Predicate);
+        Assert.Equal(retraction, Assert.Single(records.Retractions));
+        Assert.Equal(retraction, Assert.Single(store.ReadRecords("s", predicate: "q").Retractions)); // tombstones name no predicate
+        Assert.DoesNotContain(store.Read("s", history: true), a => a.Assertion.Id == elsewhere.Id);
+    }
+
+    [Fact]
     public void A_retraction_that_arrives_before_its_assertion_still_applies()
     {
         using RocksDbAssertionStore store = Open();

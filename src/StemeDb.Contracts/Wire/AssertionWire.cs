@@ -45,3 +45,9 @@ public sealed record ReplicateRequest(List<AssertionDto>? Assertions, List<Retra
 
 /// <summary>A coordinator asking one replica for a subject's records at the generation of <see cref="Descriptor"/>.</summary>
 public sealed record ReplicaReadRequest(RangeDescriptorDto Descriptor, string Subject, string? Predicate);
+
+/// <summary>
+/// One replica's records of a subject: its assertions, and every tombstone it holds, also for assertions it
+/// does not hold (an acknowledged retraction may sit on replicas that missed the assertion).
+/// </summary>
+public sealed record ReplicaReadAnswer(List<AssertionDto> Assertions, List<RetractionDto> Retractions);
