@@ -107,7 +107,7 @@ public static class AssertionsApi
 
                     if (answer.Status != HttpStatusCode.OK)
                     {
-                        return Relay(context, answer);
+                        return ErrorMapping.Relay(context, answer);
                     }
 
                     WriteResponse? written = TryParse<WriteResponse>(answer.Body);
@@ -122,7 +122,7 @@ public static class AssertionsApi
                     }
 
                     stored += written.Stored;
-                    context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
+                    context.Response.Headers[InternalHeaderNames.Node] = answer.Node?.Value;
                 }
 
                 pending = retry;
@@ -153,7 +153,7 @@ public static class AssertionsApi
         Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, InternalRoutes.Query)) { Content = JsonContent.Create(query) }, context.RequestAborted);
         if (answer.Status != HttpStatusCode.OK)
         {
-            return Relay(context, answer);
+            return ErrorMapping.Relay(context, answer);
         }
 
         var body = new System.Buffers.ArrayBufferWriter<byte>(answer.Body.Length + 64);
@@ -162,7 +162,7 @@ public static class AssertionsApi
             return Problem(502, "Broken upstream answer", $"{answer.Node} answered a read with something that is not a list of assertions.");
         }
 
-        context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
+        context.Response.Headers[InternalHeaderNames.Node] = answer.Node?.Value;
         return Results.Bytes(body.WrittenMemory, "application/json; charset=utf-8");
     }
 
@@ -180,7 +180,7 @@ public static class AssertionsApi
 
         var retract = new RetractRequest(subject, id);
         Upstream answer = await owners.SendAsync(subject, address => new HttpRequestMessage(HttpMethod.Post, new Uri(address, InternalRoutes.Retract)) { Content = JsonContent.Create(retract) }, context.RequestAborted);
-        return answer.Status == HttpStatusCode.OK ? Results.Ok(new { retracted = id }) : Relay(context, answer);
+        return answer.Status == HttpStatusCode.OK ? Results.Ok(new { retracted = id }) : ErrorMapping.Relay(context, answer);
     }
 
     /// <summary>Reads one assertion object or <c>{"assertions": [...]}</c>, checking types, unknown fields and limits.</summary>
@@ -308,25 +308,6 @@ public static class AssertionsApi
         }
     }
 
-    /// <summary>An owner's answer other than success, mapped for the client.</summary>
-    private static IResult Relay(HttpContext context, Upstream answer)
-    {
-        if (answer.Problem is not null)
-        {
-            return Problem((int)answer.Status, answer.Status == HttpStatusCode.GatewayTimeout ? "Owner timeout" : "Unavailable", answer.Problem);
-        }
-
-        int status = (int)answer.Status;
-        if (status is >= 400 and < 500 || status == 503)
-        {
-            // A node's own refusal (404, 400, 503 "write quorum not reached") passes through unchanged.
-            context.Response.Headers["X-StemeDb-Node"] = answer.Node?.Value;
-            return Results.Content(System.Text.Encoding.UTF8.GetString(answer.Body), answer.ContentType ?? "application/problem+json", statusCode: status);
-        }
-
-        return Problem(502, "Broken upstream answer", $"{answer.Node} answered {status}.");
-    }
-
     private static bool IsJson(string? contentType) =>
         contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
@@ -344,7 +325,7 @@ public static class AssertionsApi
         }
     }
 
-    internal static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);
+    internal static IResult Problem(int status, string title, string detail) => ErrorMapping.Problem(status, title, detail);
 }
 
 /// <summary>An assertion as clients read it: times as ISO 8601 (from the hybrid logical clock).</summary>

@@ -11,7 +11,6 @@ namespace StemeDb.Gateway;
 public static class GatewayApp
 {
     public const string ApiKeyHeader = "X-Api-Key";
-    private const string CorsPolicy = "configured-origins";
 
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
@@ -54,22 +53,11 @@ public static class GatewayApp
             nodes.AddSidecarInvocation(builder.Configuration);
         }
 
-        // Restrictive CORS: nothing is allowed unless listed; credentials only with explicit origins.
-        builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
-        {
-            policy.WithOrigins([.. options.CorsOrigins]).WithMethods("GET", "POST", "DELETE").WithHeaders("content-type", ApiKeyHeader);
-            if (options.CorsAllowCredentials)
-            {
-                policy.AllowCredentials();
-            }
-        }));
+        builder.Services.AddGatewayCors(options);
 
         WebApplication app = builder.Build();
         app.UseServiceDefaults();
-        if (options.CorsOrigins.Count > 0)
-        {
-            app.UseCors(CorsPolicy);
-        }
+        app.UseGatewayCors(options);
 
         // With API keys configured, every /v1 request needs one (preflights carry none).
         app.UseHeaderToken(

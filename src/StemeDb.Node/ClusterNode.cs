@@ -39,9 +39,9 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
         _logger = loggers.CreateLogger<ClusterNode>();
         Id = config.Node;
         Founders = options.Founders(Id);
-        ClusterId = ClusterId.FromGenesis(config.Name, config.Sharding.ShardCount, Founders);
+        ClusterId = ClusterId.Of(config, Founders);
         Clock = new HybridLogicalClock(time, config.Sharding.MaxClockOffset, new StoreClockCeiling(store));
-        Genesis = MetaRange.GenesisDescriptor(config.Sharding.ShardCount, Founders.Take(config.Sharding.ReplicationFactor), Founders[0]);
+        Genesis = GenesisTable.Create(config.Sharding.ShardCount, Founders, config.Sharding.ReplicationFactor, config.Sharding.InitialRanges);
         Table = new MetaRange(config.Sharding.ShardCount, Genesis);
         Router = new RangeRouter(Table);
     }
@@ -53,7 +53,8 @@ public sealed class ClusterNode : IHostedService, IAsyncDisposable
 
     public ClusterId ClusterId { get; }
 
-    public RangeDescriptor Genesis { get; }
+    /// <summary>The table this cluster started from (pre-split, see <see cref="GenesisTable"/>).</summary>
+    public System.Collections.Immutable.ImmutableArray<RangeDescriptor> Genesis { get; }
 
     public MetaRange Table { get; }
 

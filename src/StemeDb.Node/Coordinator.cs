@@ -49,7 +49,8 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
     /// <summary>Stores records of one range here and on a majority of the range's replicas at <paramref name="range"/>'s generation.</summary>
     public async Task<QuorumOutcome> ReplicateAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, CancellationToken cancellationToken)
     {
-        if (StoreLocally(range, assertions, retractions, out int added) is { } refused)
+        (QuorumOutcome? refused, int added) = await StoreLocallyAsync(range, assertions, retractions).ConfigureAwait(false);
+        if (refused is not null)
         {
             return refused;
         }
@@ -165,7 +166,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
     }
 
     /// <summary>Stores what a coordinator sent here, if this node holds every range involved at the generation it was sent at.</summary>
-    public (bool Stored, IReadOnlyList<RangeDescriptor> Current, bool StoreFailed) StoreAsReplica(IReadOnlyList<RangeDescriptor> ranges, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions)
+    public async Task<(bool Stored, IReadOnlyList<RangeDescriptor> Current, bool StoreFailed)> StoreAsReplicaAsync(IReadOnlyList<RangeDescriptor> ranges, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions)
     {
         var byRange = new Dictionary<RangeDescriptor, (List<Assertion> Assertions, List<Retraction> Retractions)>();
         foreach ((string subject, Assertion? assertion, Retraction? retraction) in assertions.Select(a => (a.Subject, (Assertion?)a, (Retraction?)null))
@@ -195,7 +196,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
 
         foreach ((RangeDescriptor range, var group) in byRange)
         {
-            if (StoreLocally(range, group.Assertions, group.Retractions, out _) is { } refused)
+            if ((await StoreLocallyAsync(range, group.Assertions, group.Retractions).ConfigureAwait(false)).Refused is { } refused)
             {
                 return (false, refused.Current, refused.Status == QuorumStatus.StoreFailed);
             }
@@ -220,40 +221,41 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
         return node.Table.Current.Find(shard).Descriptor.Equals(range);
     }
 
-    private QuorumOutcome? StoreLocally(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, out int added)
+    /// <summary>This node's copy of a quorum write: at the range's generation, through the fence, durable when it returns.</summary>
+    private async Task<(QuorumOutcome? Refused, int Added)> StoreLocallyAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions)
     {
-        added = 0;
         int shard = range.StartShard;
         if (!Serves(range, shard))
         {
-            return new QuorumOutcome(QuorumStatus.Moved, 0, range.Replicas.Length, node.Table.Current.DescriptorsOverlapping(range.StartShard, range.EndShard));
+            return (new QuorumOutcome(QuorumStatus.Moved, 0, range.Replicas.Length, node.Table.Current.DescriptorsOverlapping(range.StartShard, range.EndShard)), 0);
         }
 
         using FenceGate.Pass? pass = gate.TryEnter(SlotId.Of(range));
         if (pass is null)
         {
-            return new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly");
+            return (new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly"), 0);
         }
 
         try
         {
+            int added = 0;
             if (assertions.Count > 0)
             {
-                added += store.Write(assertions);
+                added += await store.WriteAsync(assertions).ConfigureAwait(false);
             }
 
             foreach (Retraction r in retractions)
             {
-                added += store.Retract(r) ? 1 : 0;
+                added += await store.RetractAsync(r).ConfigureAwait(false) ? 1 : 0;
             }
+
+            return (null, added);
         }
         catch (StorageException e)
         {
             health.Failed(e);
-            return new QuorumOutcome(QuorumStatus.StoreFailed, 0, range.Replicas.Length, [], e.Message);
+            return (new QuorumOutcome(QuorumStatus.StoreFailed, 0, range.Replicas.Length, [], e.Message), 0);
         }
-
-        return null;
     }
 
     private QuorumOutcome Conclude(RangeDescriptor range, int answered, List<RangeDescriptor> moved, List<string> failures)

@@ -94,7 +94,7 @@ public sealed class MetaRangeSync : BackgroundService
             foreach (RangeDescriptor d in was.Where(d => !now.Contains(d)))
             {
                 _learned.TryRemove(d, out _);
-                if (!ReferenceEquals(d, _node.Genesis) && !d.Equals(_node.Genesis))
+                if (!_node.Genesis.Contains(d))
                 {
                     _store.DeleteMeta(MetaKind.Descriptor, Key(d));
                 }

@@ -21,7 +21,7 @@ public static class NodeApi
         app.MapPost(InternalRoutes.Write, WriteAsync);
         app.MapPost(InternalRoutes.Query, QueryAsync);
         app.MapPost(InternalRoutes.Retract, RetractAsync);
-        app.MapPost(InternalRoutes.Replicate, Replicate);
+        app.MapPost(InternalRoutes.Replicate, ReplicateAsync);
         app.MapPost(InternalRoutes.ReplicaRead, ReadAsReplica);
         app.MapPost(InternalRoutes.LocalRead, (QueryRequest? request, RocksDbAssertionStore store) =>
             CheckSubject(request?.Subject) ?? Results.Ok(store.Read(request!.Subject!, request.Predicate, request.History).Select(s => AssertionDto.From(s.Assertion, s.RetractedAt)).ToList()));
@@ -142,7 +142,7 @@ public static class NodeApi
             : Refusal(node, written, "Write quorum not reached", "Stored on", "Retrying is safe: a retraction is idempotent.");
     }
 
-    private static IResult Replicate(ReplicateRequest? request, Coordinator coordinator)
+    private static async Task<IResult> ReplicateAsync(ReplicateRequest? request, Coordinator coordinator)
     {
         if (request?.Descriptors is not { Count: > 0 } descriptors)
         {
@@ -167,7 +167,7 @@ public static class NodeApi
             return Problems.Invalid("descriptors", e.Message);
         }
 
-        (bool stored, IReadOnlyList<RangeDescriptor> current, bool storeFailed) = coordinator.StoreAsReplica(ranges, assertions, retractions);
+        (bool stored, IReadOnlyList<RangeDescriptor> current, bool storeFailed) = await coordinator.StoreAsReplicaAsync(ranges, assertions, retractions);
         return stored ? Results.Ok()
             : storeFailed ? Problems.Unavailable("Store failed", "This replica's store refuses writes.", retryElsewhere: true)
             : Problems.Misdirected(current, "This node does not hold the range at the generation the write was routed at, or promised a change of it.");

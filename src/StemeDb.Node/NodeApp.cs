@@ -30,7 +30,7 @@ public static class NodeApp
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(node);
         // The store belongs to this cluster: one made for another (another genesis) is refused at start.
-        var clusterId = ClusterId.FromGenesis(cluster.Name, cluster.Sharding.ShardCount, node.Founders(cluster.Node));
+        var clusterId = ClusterId.Of(cluster, node.Founders(cluster.Node));
         builder.Services.AddSingleton(_ => RocksDbAssertionStore.Open(storage, cluster.Sharding.ShardCount, clusterId));
         if (node.Transport == Transport.Dapr)
         {

@@ -15,7 +15,7 @@ public static class RangeApi
     public static IEndpointRouteBuilder MapRangeApi(this IEndpointRouteBuilder app)
     {
         app.MapGet(InternalRoutes.RangeExport, Export);
-        app.MapPost(InternalRoutes.RangeImport, Import);
+        app.MapPost(InternalRoutes.RangeImport, ImportAsync);
         app.MapGet(InternalRoutes.RangeDigests, (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(store.ShardDigests(start, end).Select(d => new ShardDigestDto(d.Shard, d.Digest)).ToList()));
         app.MapGet(InternalRoutes.RangeSizes, (ClusterNode node, RocksDbAssertionStore store) =>
@@ -56,7 +56,7 @@ public static class RangeApi
         return Results.Ok(new RecordPage([.. page.Select(RecordDto.From)], next));
     }
 
-    private static IResult Import(int start, int end, List<RecordDto>? records, RocksDbAssertionStore store, RangeData data, StoreHealth health)
+    private static async Task<IResult> ImportAsync(int start, int end, List<RecordDto>? records, RocksDbAssertionStore store, RangeData data, StoreHealth health)
     {
         if (ValidSpan(start, end, store) is { } invalid)
         {
@@ -71,7 +71,7 @@ public static class RangeApi
         try
         {
             data.NoteImport(start, end);
-            int added = store.Import(records.Select(r => r.ToRecord()), start, end);
+            int added = await store.ImportAsync(records.Select(r => r.ToRecord()), start, end);
             return Results.Ok(new { added });
         }
         catch (Exception e) when (e is InvalidDataException or FormatException)

@@ -89,7 +89,7 @@ public sealed class RangeData(ClusterNode node, MetaRangeSync sync, RocksDbAsser
                 }
 
                 NoteImport(from, to);
-                added += store.Import(page.Value!.Records.Select(r => r.ToRecord()), from, to);
+                added += await store.ImportAsync(page.Value!.Records.Select(r => r.ToRecord()), from, to).ConfigureAwait(false);
                 cursor = page.Value.Next;
             }
             while (cursor is not null);

@@ -14,7 +14,7 @@ namespace StemeDb.Storage;
 /// <see cref="StorageKeys"/> for the layout and <see cref="StorageOptions.SyncWrites"/> for durability).
 /// Writes are idempotent (content ids) and merge by union, keeping the earliest time of a duplicate, so
 /// replicas converge whatever order writes, retries and imports arrive in. Bytes per shard are kept
-/// exactly, in the same atomic batch as the data they count. Thread-safe; writes are serialized.
+/// exactly, in the same atomic batch as the data they count. Thread-safe; writes go through one writer that commits whatever waits as one group (<see cref="GroupCommit"/>).
 /// </summary>
 public sealed class RocksDbAssertionStore : IDisposable
 {
@@ -24,7 +24,9 @@ public sealed class RocksDbAssertionStore : IDisposable
     private readonly RocksDb _db;
     private readonly WriteOptions _writeOptions;
     private readonly WriteOptions _metaWriteOptions = new WriteOptions().SetSync(true);
-    private readonly Lock _writeLock = new();
+    private readonly GroupCommit _writer;
+    private long _groups;
+    private long _groupedRecords;
     private readonly long[] _sizes;
 
     private RocksDbAssertionStore(RocksDb db, WriteOptions writeOptions, int shardCount, string directory)
@@ -33,6 +35,7 @@ public sealed class RocksDbAssertionStore : IDisposable
         _writeOptions = writeOptions;
         _sizes = new long[shardCount];
         Directory = directory;
+        _writer = new GroupCommit(Commit, $"stemedb-store-writer {directory}");
         using Iterator it = _db.NewIterator();
         for (it.Seek(StorageKeys.Size(0)); it.Valid(); it.Next())
         {
@@ -105,49 +108,45 @@ public sealed class RocksDbAssertionStore : IDisposable
 
     public int ShardOf(string subject) => JumpHash.Hash(SubjectHasher.Hash(subject), ShardCount);
 
-    /// <summary>Stores the assertions not already stored; returns how many were new. One atomic batch.</summary>
-    public int Write(IReadOnlyList<Assertion> assertions)
+    /// <summary>Stores the assertions not already stored; returns how many were new. Durable when it returns.</summary>
+    public int Write(IReadOnlyList<Assertion> assertions) => WriteAsync(assertions).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Stores the assertions not already stored, in the writer's next group (one write, one sync for
+    /// everything waiting); completes with how many were new once they are durable.
+    /// </summary>
+    public Task<int> WriteAsync(IReadOnlyList<Assertion> assertions)
     {
         ArgumentNullException.ThrowIfNull(assertions);
-        lock (_writeLock)
+        return _writer.EnqueueAsync(group =>
         {
-            using var batch = new WriteBatch();
-            var pending = new Dictionary<string, HlcTimestamp>(StringComparer.Ordinal);
-            var grown = new Dictionary<int, long>();
             int added = 0;
             foreach (Assertion a in assertions)
             {
                 int shard = ShardOf(a.Subject);
-                byte[] key = StorageKeys.Record(shard, a.Subject, StorageKeys.AssertionKind, a.Id);
-                byte[] value = AssertionValue(a);
-                if (Merge(batch, key, value, pending, grown, shard))
+                if (Merge(group, StorageKeys.Record(shard, a.Subject, StorageKeys.AssertionKind, a.Id), AssertionValue(a), shard))
                 {
                     added++;
                 }
             }
 
-            Commit(batch, grown);
             return added;
-        }
+        }, assertions.Count);
     }
 
-    /// <summary>Stores a retraction; true when it was new.</summary>
-    public bool Retract(Retraction retraction)
+    /// <summary>Stores a retraction; true when it was new. Durable when it returns.</summary>
+    public bool Retract(Retraction retraction) => RetractAsync(retraction).GetAwaiter().GetResult();
+
+    /// <summary>Stores a retraction in the writer's next group; true when it was new, once durable.</summary>
+    public Task<bool> RetractAsync(Retraction retraction)
     {
         ArgumentNullException.ThrowIfNull(retraction);
-        lock (_writeLock)
-        {
-            using var batch = new WriteBatch();
-            int shard = ShardOf(retraction.Subject);
-            byte[] key = StorageKeys.Record(shard, retraction.Subject, StorageKeys.RetractionKind, retraction.Id);
-            byte[] value = new byte[8 + AssertionId.Bytes];
-            BinaryPrimitives.WriteUInt64BigEndian(value, retraction.RetractedAt.Packed);
-            retraction.Target.Span.CopyTo(value.AsSpan(8));
-            var grown = new Dictionary<int, long>();
-            bool added = Merge(batch, key, value, [], grown, shard);
-            Commit(batch, grown);
-            return added;
-        }
+        int shard = ShardOf(retraction.Subject);
+        byte[] key = StorageKeys.Record(shard, retraction.Subject, StorageKeys.RetractionKind, retraction.Id);
+        byte[] value = new byte[8 + AssertionId.Bytes];
+        BinaryPrimitives.WriteUInt64BigEndian(value, retraction.RetractedAt.Packed);
+        retraction.Target.Span.CopyTo(value.AsSpan(8));
+        return _writer.EnqueueAsync(group => Merge(group, key, value, shard), 1);
     }
 
     /// <summary>
@@ -282,7 +281,10 @@ public sealed class RocksDbAssertionStore : IDisposable
     /// Every record is checked first (key in the span, id that matches the content); one bad record refuses
     /// the whole import, and nothing is written.
     /// </summary>
-    public int Import(IEnumerable<StoredRecord> records, int startShard, int endShard)
+    public int Import(IEnumerable<StoredRecord> records, int startShard, int endShard) => ImportAsync(records, startShard, endShard).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Import"/>
+    public Task<int> ImportAsync(IEnumerable<StoredRecord> records, int startShard, int endShard)
     {
         ArgumentNullException.ThrowIfNull(records);
         CheckSpan(startShard, endShard);
@@ -292,23 +294,19 @@ public sealed class RocksDbAssertionStore : IDisposable
             checkedRecords.Add((record, CheckRecord(record, startShard, endShard)));
         }
 
-        lock (_writeLock)
+        return _writer.EnqueueAsync(group =>
         {
-            using var batch = new WriteBatch();
-            var pending = new Dictionary<string, HlcTimestamp>(StringComparer.Ordinal);
-            var grown = new Dictionary<int, long>();
             int added = 0;
             foreach ((StoredRecord record, int shard) in checkedRecords)
             {
-                if (Merge(batch, record.Key, record.Value, pending, grown, shard))
+                if (Merge(group, record.Key, record.Value, shard))
                 {
                     added++;
                 }
             }
 
-            Commit(batch, grown);
             return added;
-        }
+        }, checkedRecords.Count);
     }
 
     /// <summary>Drops every record of shards <c>[start, end)</c> (after the range moved to other replicas).</summary>
@@ -316,40 +314,40 @@ public sealed class RocksDbAssertionStore : IDisposable
 
     /// <summary>
     /// Drops every record of shards <c>[start, end)</c> if <paramref name="stillForeign"/> holds when checked
-    /// under the write lock: every write and import is ordered before or after the check, so data imported
-    /// into the span after the caller decided to drop it is never dropped with it. True when dropped.
+    /// on the writer, in a group of its own: every write and import is ordered before or after the check, so
+    /// data imported into the span after the caller decided to drop it is never dropped with it. True when dropped.
     /// </summary>
     public bool DeleteRangeIf(int startShard, int endShard, Func<bool> stillForeign)
     {
         CheckSpan(startShard, endShard);
         ArgumentNullException.ThrowIfNull(stillForeign);
-        lock (_writeLock)
+        return _writer.EnqueueAsync(group =>
         {
             if (!stillForeign())
             {
                 return false;
             }
 
-            using var batch = new WriteBatch();
             byte[] from = StorageKeys.ShardStart(startShard);
             byte[] to = StorageKeys.ShardStart(endShard);
-            batch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length);
+            group.Batch.DeleteRange(from, (ulong)from.Length, to, (ulong)to.Length);
             for (int shard = startShard; shard < endShard; shard++)
             {
                 if (_sizes[shard] != 0)
                 {
-                    batch.Delete(StorageKeys.Size(shard));
+                    group.Batch.Delete(StorageKeys.Size(shard));
                 }
             }
 
-            WriteBatch(batch, _writeOptions);
-            for (int shard = startShard; shard < endShard; shard++)
+            group.AfterCommit.Add(() =>
             {
-                Interlocked.Exchange(ref _sizes[shard], 0);
-            }
-
+                for (int shard = startShard; shard < endShard; shard++)
+                {
+                    Interlocked.Exchange(ref _sizes[shard], 0);
+                }
+            });
             return true;
-        }
+        }, endShard - startShard, alone: true).GetAwaiter().GetResult();
     }
 
     /// <summary>A durable record of the node's own (<see cref="MetaKind"/>), written synced whatever <see cref="StorageOptions.SyncWrites"/> says.</summary>
@@ -433,7 +431,14 @@ public sealed class RocksDbAssertionStore : IDisposable
         return digests;
     }
 
-    public void Dispose() => _db.Dispose();
+    /// <summary>Write groups committed, and the records they held: records ÷ groups is the mean group size (writes per sync).</summary>
+    public (long Groups, long Records) GroupStats => (Interlocked.Read(ref _groups), Interlocked.Read(ref _groupedRecords));
+
+    public void Dispose()
+    {
+        _writer.Dispose(); // what is queued is still written
+        _db.Dispose();
+    }
 
     private static byte[] AssertionValue(Assertion a)
     {
@@ -444,14 +449,14 @@ public sealed class RocksDbAssertionStore : IDisposable
     }
 
     /// <summary>
-    /// Puts a record unless it is stored (or pending in this batch) already; an existing copy with a later
-    /// time is replaced by the earlier one. Returns whether the record is new.
+    /// Puts a record unless it is stored (or pending in this group) already; an existing copy with a later
+    /// time is replaced by the earlier one. Returns whether the record is new. On the writer only.
     /// </summary>
-    private bool Merge(WriteBatch batch, byte[] key, byte[] value, Dictionary<string, HlcTimestamp> pending, Dictionary<int, long> grown, int shard)
+    private bool Merge(GroupCommit.Group group, byte[] key, byte[] value, int shard)
     {
         string pendingKey = Convert.ToBase64String(key);
         var time = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(value));
-        HlcTimestamp? known = pending.TryGetValue(pendingKey, out HlcTimestamp p) ? p : null;
+        HlcTimestamp? known = group.Pending.TryGetValue(pendingKey, out HlcTimestamp p) ? p : null;
         if (known is null && _db.Get(key) is { } stored)
         {
             known = HlcTimestamp.FromPacked(BinaryPrimitives.ReadUInt64BigEndian(stored));
@@ -461,38 +466,46 @@ public sealed class RocksDbAssertionStore : IDisposable
         {
             if (time < existing)
             {
-                batch.Put(key, value); // same content, same size: only the time moves earlier
-                pending[pendingKey] = time;
+                group.Batch.Put(key, value); // same content, same size: only the time moves earlier
+                group.Pending[pendingKey] = time;
             }
 
             return false;
         }
 
-        batch.Put(key, value);
-        pending[pendingKey] = time;
-        grown[shard] = grown.GetValueOrDefault(shard) + key.Length + value.Length;
+        group.Batch.Put(key, value);
+        group.Pending[pendingKey] = time;
+        group.Grown[shard] = group.Grown.GetValueOrDefault(shard) + key.Length + value.Length;
         return true;
     }
 
-    private void Commit(WriteBatch batch, Dictionary<int, long> grown)
+    /// <summary>One group: its size keys into the batch, one write (one sync), then the sizes in memory. On the writer only.</summary>
+    private void Commit(GroupCommit.Group group)
     {
-        foreach ((int shard, long bytes) in grown)
+        foreach ((int shard, long bytes) in group.Grown)
         {
             byte[] size = new byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(size, _sizes[shard] + bytes);
-            batch.Put(StorageKeys.Size(shard), size);
+            group.Batch.Put(StorageKeys.Size(shard), size);
         }
 
-        if (batch.Count() == 0)
+        if (group.Batch.Count() > 0)
         {
-            return;
+            WriteBatch(group.Batch, _writeOptions);
         }
 
-        WriteBatch(batch, _writeOptions);
-        foreach ((int shard, long bytes) in grown)
+        foreach ((int shard, long bytes) in group.Grown)
         {
             Interlocked.Add(ref _sizes[shard], bytes);
         }
+
+        foreach (Action after in group.AfterCommit)
+        {
+            after();
+        }
+
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _groupedRecords, group.Pending.Count);
     }
 
     // Every write goes through here: a RocksDB failure (disk full, I/O error) becomes a StorageException,

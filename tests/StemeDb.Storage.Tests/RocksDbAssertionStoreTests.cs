@@ -61,6 +61,35 @@ public sealed class RocksDbAssertionStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_writers_share_groups_and_sizes_stay_exact_with_duplicates_across_them()
+    {
+        using RocksDbAssertionStore store = Open();
+        // 16 writers, each writing the same 200 assertions (in its own order): every one is new exactly once.
+        Assertion[] all = [.. Enumerable.Range(0, 200).Select(i => A($"c:{i}", "p", i.ToString(System.Globalization.CultureInfo.InvariantCulture), wall: i + 1))];
+        int[] added = await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            int mine = 0;
+            foreach (Assertion a in all.OrderBy(_ => random.Next()))
+            {
+                mine += await store.WriteAsync([a]);
+            }
+
+            return mine;
+        })));
+
+        Assert.Equal(200, added.Sum());
+        for (int shard = 0; shard < store.ShardCount; shard++)
+        {
+            Assert.Equal(store.Export(shard, shard + 1).Sum(r => (long)r.Key.Length + r.Value.Length), store.ShardSize(shard));
+        }
+
+        (long groups, long records) = store.GroupStats;
+        Assert.True(groups < 16 * 200, $"{groups} groups for {16 * 200} writes: no write shared a group");
+        Assert.True(records >= 200);
+    }
+
+    [Fact]
     public void The_same_assertion_written_twice_keeps_its_earliest_time()
     {
         using RocksDbAssertionStore store = Open();

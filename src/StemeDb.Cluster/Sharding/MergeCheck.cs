@@ -12,7 +12,9 @@ namespace StemeDb.Cluster.Sharding;
 /// <see cref="ShardingConfig.StrandedRangeBytes"/> and the combined size stays at or below the split
 /// threshold, so an empty range is never stranded beside a large one. A merged range therefore never
 /// qualifies for an immediate split. Smaller ranges go first (<see cref="Candidates"/>), each with its
-/// smaller neighbour; the result keeps the left's id and replica order and gets max(generation) + 1.
+/// smaller neighbour; the result keeps the left's id and replica order and gets max(generation) + 1. A range
+/// this node coordinates at half the split request rate or more is not merged (a hot range would only split
+/// again by load).
 /// </summary>
 internal sealed class MergeCheck(ShardingConfig config)
 {
@@ -31,9 +33,10 @@ internal sealed class MergeCheck(ShardingConfig config)
         Func<RangeDescriptor, TimeSpan> age,
         ReadOnlySpan<bool> busy,
         NodeId proposer,
-        HlcTimestamp now)
+        HlcTimestamp now,
+        ShardLoad? load = null)
     {
-        if (busy[i] || !Mergeable(entries[i], age))
+        if (busy[i] || !Mergeable(entries[i], age) || Hot(entries[i], load))
         {
             return null;
         }
@@ -43,7 +46,7 @@ internal sealed class MergeCheck(ShardingConfig config)
         long bestSize = long.MaxValue;
         foreach (int j in (ReadOnlySpan<int>)[i - 1, i + 1])
         {
-            if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], age)
+            if (j < 0 || j >= entries.Length || busy[j] || !Mergeable(entries[j], age) || Hot(entries[j], load)
                 || !entries[i].Descriptor.HasSameReplicaSet(entries[j].Descriptor))
             {
                 continue;
@@ -75,6 +78,10 @@ internal sealed class MergeCheck(ShardingConfig config)
         string why = $"{size} + {bestSize} bytes; merge threshold {config.MergeThresholdBytes}, stranded-range size {config.StrandedRangeBytes}";
         return new RangeChange(RangeChangeKind.Merge, [l, r], new MetaRangeUpdate(merged), why);
     }
+
+    /// <summary>A range coordinated at half the split request rate or more is kept apart: merged, it would split again by load.</summary>
+    private bool Hot(MetaRangeEntry entry, ShardLoad? load) =>
+        load is not null && load.Of(entry.StartShard, entry.EndShard) >= config.SplitRequestRate / 2;
 
     /// <summary>Whether two adjacent ranges of these sizes may merge (same replicas and cool-down checked apart).</summary>
     public bool MayMerge(long sizeA, long sizeB)

@@ -13,7 +13,7 @@ namespace StemeDb.Cluster.Sharding;
 /// contain it. The table is therefore a function of the <em>set</em> of descriptors received, which gives
 /// the three invariants of DESIGN §4 by construction: the same updates in any order and with any
 /// duplicates give the same table (a max over a set); every shard is always held (the genesis descriptor
-/// spans <c>[0, S)</c>), by exactly one run; and the generation holding a shard never goes down (the set
+/// descriptors cover <c>[0, S)</c>), by exactly one run; and the generation holding a shard never goes down (the set
 /// only grows and generation is compared first). A descriptor that wins nowhere is dropped: it can
 /// never win later, since winners only increase.
 /// </para>
@@ -37,6 +37,13 @@ public sealed class MetaRange
     /// <param name="shardCount">S, fixed at cluster creation.</param>
     /// <param name="genesis">The cluster's first descriptor; it must span <c>[0, S)</c>, so no shard is ever unheld.</param>
     public MetaRange(int shardCount, RangeDescriptor genesis)
+        : this(shardCount, [genesis])
+    {
+    }
+
+    /// <param name="shardCount">S, fixed at cluster creation.</param>
+    /// <param name="genesis">The cluster's first descriptors (<see cref="GenesisTable"/>): together they must cover <c>[0, S)</c> exactly once, so no shard is ever unheld.</param>
+    public MetaRange(int shardCount, IReadOnlyList<RangeDescriptor> genesis)
     {
         if (shardCount < 1 || shardCount > MaxShardCount)
         {
@@ -44,14 +51,26 @@ public sealed class MetaRange
         }
 
         ArgumentNullException.ThrowIfNull(genesis);
-        if (genesis.StartShard != 0 || genesis.EndShard != shardCount)
+        _winner = new RangeDescriptor[shardCount];
+        int next = 0;
+        foreach (RangeDescriptor d in genesis.OrderBy(d => d.StartShard))
         {
-            throw new InvalidDescriptorException(
-                $"The genesis descriptor spans [{genesis.StartShard}, {genesis.EndShard}); it must span [0, {shardCount}).");
+            ArgumentNullException.ThrowIfNull(d, nameof(genesis));
+            if (d.StartShard != next || d.EndShard > shardCount)
+            {
+                throw new InvalidDescriptorException(
+                    $"The genesis descriptors must cover [0, {shardCount}) exactly once; {d} does not follow shard {next}.");
+            }
+
+            Array.Fill(_winner, d, d.StartShard, d.ShardCount);
+            next = d.EndShard;
         }
 
-        _winner = new RangeDescriptor[shardCount];
-        Array.Fill(_winner, genesis);
+        if (next != shardCount)
+        {
+            throw new InvalidDescriptorException($"The genesis descriptors cover [0, {next}); they must cover [0, {shardCount}).");
+        }
+
         _current = BuildSnapshot(0);
     }
 

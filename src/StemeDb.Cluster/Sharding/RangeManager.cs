@@ -7,9 +7,10 @@ namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
 /// The planner: proposes re-replication, splits, merges and rebalancing as a pure function of the table,
-/// per-shard sizes, the live members and the age of each descriptor, by running its checks in order of
-/// priority: <see cref="ReplicaCheck"/> (availability first), <see cref="SplitCheck"/>,
-/// <see cref="MergeCheck"/>, then <see cref="Rebalancer"/> over whatever is left. Each range takes part in
+/// per-shard sizes and load, the live members and the age of each descriptor, by running its checks in order
+/// of priority: <see cref="ReplicaCheck"/> (availability first), <see cref="SplitCheck"/> (by size), then
+/// <see cref="LoadSplitCheck"/>, <see cref="MergeCheck"/>, <see cref="Rebalancer"/> (replica counts), and
+/// <see cref="LeaderBalancer"/> (leadership by load, then by count) over whatever is left. Each range takes part in
 /// at most one change per plan (a change replaces the descriptors it was planned against, so a second one
 /// would replace a descriptor already gone): the planner marks the ranges a change replaces busy, and no
 /// later check proposes anything for them. A range with no live replica and a clipped entry (a descriptor
@@ -27,6 +28,8 @@ public sealed class RangeManager
     private readonly ReplicaCheck _replicas;
     private readonly SplitCheck _split;
     private readonly MergeCheck _merge;
+    private readonly LoadSplitCheck _loadSplit;
+    private readonly LeaderBalancer _leaders;
 
     public RangeManager(ShardingConfig config)
     {
@@ -41,6 +44,8 @@ public sealed class RangeManager
         _replicas = new ReplicaCheck(config);
         _split = new SplitCheck(config);
         _merge = new MergeCheck(config);
+        _loadSplit = new LoadSplitCheck(config);
+        _leaders = new LeaderBalancer(config);
     }
 
     /// <param name="table">The current meta-range.</param>
@@ -50,6 +55,7 @@ public sealed class RangeManager
     /// <param name="now">The proposer's HLC time: the new descriptors' timestamp.</param>
     /// <param name="age">How long the planning node has known a descriptor: the clock of the merge cool-down.</param>
     /// <param name="onlyLedByProposer">Keep only changes to ranges <paramref name="proposer"/> leads (first live replica).</param>
+    /// <param name="load">The planning node's measured load and the nodes' rates; without it, splits go by size only and leaders by count only.</param>
     public RangePlan Plan(
         MetaRangeSnapshot table,
         ShardSizes sizes,
@@ -57,7 +63,8 @@ public sealed class RangeManager
         NodeId proposer,
         HlcTimestamp now,
         Func<RangeDescriptor, TimeSpan> age,
-        bool onlyLedByProposer = true)
+        bool onlyLedByProposer = true,
+        LoadView? load = null)
     {
         ArgumentNullException.ThrowIfNull(age);
         ArgumentNullException.ThrowIfNull(table);
@@ -101,8 +108,10 @@ public sealed class RangeManager
                 continue;
             }
 
-            // Availability first: a range is split only once its replicas are as they should be.
-            if ((_replicas.Check(entry, live, proposer, now) ?? _split.Check(entry, sizes, proposer, now)) is { } change)
+            // Availability first: a range is split only once its replicas are as they should be; by size before by load.
+            if ((_replicas.Check(entry, live, proposer, now)
+                    ?? _split.Check(entry, sizes, proposer, now)
+                    ?? (load is null ? null : _loadSplit.Check(entry, load.Shards, age, proposer, now))) is { } change)
             {
                 Take(change);
             }
@@ -110,7 +119,7 @@ public sealed class RangeManager
 
         foreach (int i in MergeCheck.Candidates(entries, sizes))
         {
-            if (_merge.Check(entries, i, sizes, age, busy, proposer, now) is { } merge)
+            if (_merge.Check(entries, i, sizes, age, busy, proposer, now, load?.Shards) is { } merge)
             {
                 Take(merge);
             }
@@ -122,6 +131,18 @@ public sealed class RangeManager
         {
             Take(move);
             counts.Record(move);
+        }
+
+        // Leadership last, over the ranges no other change took: by load (the planning node's own), then by count.
+        var leads = new LeaderCounts(table.Descriptors(), live);
+        if (load is not null && _leaders.ByLoad(entries, leads, busy, live, load, age, proposer, now) is { } byLoad)
+        {
+            Take(byLoad);
+        }
+
+        while (_leaders.ByCount(entries, leads, busy, live, load, age, proposer, now) is { } byCount)
+        {
+            Take(byCount);
         }
 
         ImmutableArray<RangeChange> all = changes.ToImmutable();
