@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Net;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;
-using StemeDb.Cluster.Membership.Transport;
 
 namespace StemeDb.Membership.Simulation;
 

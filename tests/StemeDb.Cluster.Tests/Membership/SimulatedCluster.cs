@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;
-using StemeDb.Cluster.Membership.Transport;
+using StemeDb.Membership.Simulation;
 
 namespace StemeDb.Cluster.Tests.Membership;
 
