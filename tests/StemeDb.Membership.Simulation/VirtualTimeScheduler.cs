@@ -63,23 +63,6 @@ public sealed class VirtualTimeScheduler : TimeProvider, IVirtualClock
     /// <summary>Runs every timer due within <paramref name="duration"/>, then sets the clock there.</summary>
     public void Advance(TimeSpan duration) => RunUntil(Elapsed + duration);
 
-    /// <summary>Runs until <paramref name="condition"/> holds (checked every <paramref name="step"/>) or <paramref name="limit"/> passes.</summary>
-    public bool RunUntil(Func<bool> condition, TimeSpan limit, TimeSpan step)
-    {
-        TimeSpan end = Elapsed + limit;
-        while (!condition())
-        {
-            if (Elapsed >= end)
-            {
-                return false;
-            }
-
-            RunUntil(Elapsed + step);
-        }
-
-        return true;
-    }
-
     private void Schedule(VirtualTimer timer, long generation, TimeSpan due)
     {
         lock (_lock)
