@@ -27,7 +27,7 @@ public static class Scenarios
 
     public static SimulationResult Run(string scenario, int nodes, int trials, int seed, bool lifeguard)
     {
-        var cluster = new SimulatedSwimCluster(nodes, seed, lifeguard);
+        var cluster = SimulatedSwimCluster.ForScenarios(nodes, seed, lifeguard);
         if (!cluster.Bootstrap(TimeSpan.FromMinutes(10)))
         {
             throw new InvalidOperationException($"{nodes} members did not converge within 10 minutes of virtual time.");
@@ -35,9 +35,9 @@ public static class Scenarios
 
         // Idle traffic over a window longer than the push-pull interval (180 s at N = 1000).
         TimeSpan window = nodes > 32 ? TimeSpan.FromSeconds(200) : TimeSpan.FromSeconds(60);
-        cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(30)); // let join gossip drain
+        cluster.Advance(TimeSpan.FromSeconds(30)); // let join gossip drain
         long before = cluster.TotalBytesSent;
-        cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + window);
+        cluster.Advance(window);
         double idle = (cluster.TotalBytesSent - before) / (double)nodes / window.TotalSeconds;
         if (cluster.FalseDeaths.Count > 0)
         {
@@ -63,7 +63,7 @@ public static class Scenarios
             Lifeguard = lifeguard,
             BytesPerMemberPerSecond = Math.Round(idle, 1),
             LargestDatagram = cluster.LargestDatagram,
-            SimulatedSeconds = Math.Round(cluster.Scheduler.Elapsed.TotalSeconds, 1),
+            SimulatedSeconds = Math.Round(cluster.Elapsed.TotalSeconds, 1),
         };
     }
 
@@ -75,13 +75,13 @@ public static class Scenarios
         for (int t = 0; t < trials; t++)
         {
             int victim = cluster.PickLive();
-            TimeSpan crashedAt = cluster.Scheduler.Elapsed;
+            TimeSpan crashedAt = cluster.Elapsed;
             cluster.Crash(victim);
             int[] live = [.. Enumerable.Range(0, cluster.Count).Where(i => !cluster.IsCrashed(i))];
-            bool all = cluster.Scheduler.RunUntil(
+            bool all = cluster.AdvanceUntil(
                 () => cluster.DeadSeen.TryGetValue(victim, out var seen) && live.All(seen.ContainsKey),
                 TimeSpan.FromSeconds(60),
-                TimeSpan.FromMilliseconds(50));
+                TimeSpan.FromMilliseconds(50)) is not null;
             if (all)
             {
                 times.Add((cluster.DeadSeen[victim].Values.Max() - crashedAt).TotalSeconds);
@@ -91,7 +91,7 @@ public static class Scenarios
                 undetected++;
             }
 
-            cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(5));
+            cluster.Advance(TimeSpan.FromSeconds(5));
         }
 
         return new SimulationResult("", 0, 0, 0, false,
@@ -105,7 +105,7 @@ public static class Scenarios
     private static SimulationResult Loss(SimulatedSwimCluster cluster, int trials)
     {
         cluster.Network.Loss = 0.10;
-        cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + (TimeSpan.FromSeconds(60) * trials));
+        cluster.Advance(TimeSpan.FromSeconds(60) * trials);
         return new SimulationResult("", 0, 0, 0, false, FalseDeaths: cluster.FalseDeaths.Count, FalseDeathsHealthy: cluster.FalseDeaths.Count, FalseDeathsSlow: 0);
     }
 
@@ -124,28 +124,28 @@ public static class Scenarios
             cluster.Slow.Add(i);
         }
 
-        TimeSpan end = cluster.Scheduler.Elapsed + (TimeSpan.FromSeconds(60) * trials);
-        var nextFreeze = cluster.Slow.ToDictionary(i => i, _ => cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(5 + (10 * cluster.Random.NextDouble())));
-        var nextLag = cluster.Slow.ToDictionary(i => i, _ => cluster.Scheduler.Elapsed);
-        while (cluster.Scheduler.Elapsed < end)
+        TimeSpan end = cluster.Elapsed + (TimeSpan.FromSeconds(60) * trials);
+        var nextFreeze = cluster.Slow.ToDictionary(i => i, _ => cluster.Elapsed + TimeSpan.FromSeconds(5 + (10 * cluster.Random.NextDouble())));
+        var nextLag = cluster.Slow.ToDictionary(i => i, _ => cluster.Elapsed);
+        while (cluster.Elapsed < end)
         {
             foreach (int i in cluster.Slow)
             {
-                if (nextLag[i] <= cluster.Scheduler.Elapsed)
+                if (nextLag[i] <= cluster.Elapsed)
                 {
                     cluster.Hosts[i].ReceiveLag = TimeSpan.FromSeconds(0.5 + (2.5 * cluster.Random.NextDouble()));
-                    nextLag[i] = cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(2 + (3 * cluster.Random.NextDouble()));
+                    nextLag[i] = cluster.Elapsed + TimeSpan.FromSeconds(2 + (3 * cluster.Random.NextDouble()));
                 }
 
-                if (nextFreeze[i] <= cluster.Scheduler.Elapsed)
+                if (nextFreeze[i] <= cluster.Elapsed)
                 {
                     TimeSpan pause = TimeSpan.FromSeconds(1 + (4 * cluster.Random.NextDouble()));
                     cluster.Hosts[i].Pause(pause);
-                    nextFreeze[i] = cluster.Scheduler.Elapsed + pause + TimeSpan.FromSeconds(5 + (10 * cluster.Random.NextDouble()));
+                    nextFreeze[i] = cluster.Elapsed + pause + TimeSpan.FromSeconds(5 + (10 * cluster.Random.NextDouble()));
                 }
             }
 
-            cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromMilliseconds(50));
+            cluster.Advance(TimeSpan.FromMilliseconds(50));
         }
 
         int slow = cluster.FalseDeaths.Count(d => cluster.Slow.Contains(d.Member));
@@ -162,19 +162,19 @@ public static class Scenarios
             var member = cluster.Members[source];
             member.UpdateMetadata(member.Self.Metadata.SetItem("version", t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             uint incarnation = member.Self.Incarnation;
-            TimeSpan start = cluster.Scheduler.Elapsed;
+            TimeSpan start = cluster.Elapsed;
             int others = cluster.Count - 1;
             int needed = (int)Math.Ceiling(0.9999 * others);
-            bool reached = cluster.Scheduler.RunUntil(
+            bool reached = cluster.AdvanceUntil(
                 () => cluster.Members.Count(m => m != member && m.Find(member.LocalId)?.Incarnation >= incarnation) >= needed,
                 TimeSpan.FromSeconds(30),
-                TimeSpan.FromMilliseconds(10));
+                TimeSpan.FromMilliseconds(10)) is not null;
             if (reached)
             {
-                times.Add((cluster.Scheduler.Elapsed - start).TotalSeconds);
+                times.Add((cluster.Elapsed - start).TotalSeconds);
             }
 
-            cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(10));
+            cluster.Advance(TimeSpan.FromSeconds(10));
         }
 
         return new SimulationResult("", 0, 0, 0, false,
@@ -191,19 +191,19 @@ public static class Scenarios
         for (int t = 0; t < trials; t++)
         {
             cluster.Network.Partition(Enumerable.Range(0, cluster.Count / 2).Select(SimulatedSwimCluster.AddressOf));
-            cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(30));
+            cluster.Advance(TimeSpan.FromSeconds(30));
             cluster.Network.Heal();
-            TimeSpan healed = cluster.Scheduler.Elapsed;
-            bool converged = cluster.Scheduler.RunUntil(
+            TimeSpan healed = cluster.Elapsed;
+            bool converged = cluster.AdvanceUntil(
                 () => cluster.Members.All(m => m.ActiveMemberCount == cluster.Count),
                 TimeSpan.FromMinutes(10),
-                TimeSpan.FromMilliseconds(500));
+                TimeSpan.FromMilliseconds(500)) is not null;
             if (converged)
             {
-                times.Add((cluster.Scheduler.Elapsed - healed).TotalSeconds);
+                times.Add((cluster.Elapsed - healed).TotalSeconds);
             }
 
-            cluster.Scheduler.RunUntil(cluster.Scheduler.Elapsed + TimeSpan.FromSeconds(30));
+            cluster.Advance(TimeSpan.FromSeconds(30));
         }
 
         return new SimulationResult("", 0, 0, 0, false, HealMedianSeconds: Round(Median(times)), Undetected: trials - times.Count);

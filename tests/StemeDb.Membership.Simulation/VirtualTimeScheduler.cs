@@ -6,7 +6,7 @@ namespace StemeDb.Membership.Simulation;
 /// FakeTimeProvider it costs O(log n) per timer event, which a thousand members with their probes,
 /// gossip and in-flight datagrams need. Thread-safe, but meant to be driven by one thread.
 /// </summary>
-public sealed class VirtualTimeScheduler : TimeProvider
+public sealed class VirtualTimeScheduler : TimeProvider, IVirtualClock
 {
     private readonly Lock _lock = new();
     private readonly PriorityQueue<Entry, (long Due, long Order)> _queue = new();
@@ -17,6 +17,8 @@ public sealed class VirtualTimeScheduler : TimeProvider
     public VirtualTimeScheduler(DateTimeOffset epoch) => _epoch = epoch;
 
     public TimeSpan Elapsed => TimeSpan.FromTicks(Volatile.Read(ref _now));
+
+    TimeProvider IVirtualClock.Provider => this;
 
     public long EventsRun { get; private set; }
 
@@ -58,22 +60,8 @@ public sealed class VirtualTimeScheduler : TimeProvider
         }
     }
 
-    /// <summary>Runs until <paramref name="condition"/> holds (checked every <paramref name="step"/>) or <paramref name="limit"/> passes.</summary>
-    public bool RunUntil(Func<bool> condition, TimeSpan limit, TimeSpan step)
-    {
-        TimeSpan end = Elapsed + limit;
-        while (!condition())
-        {
-            if (Elapsed >= end)
-            {
-                return false;
-            }
-
-            RunUntil(Elapsed + step);
-        }
-
-        return true;
-    }
+    /// <summary>Runs every timer due within <paramref name="duration"/>, then sets the clock there.</summary>
+    public void Advance(TimeSpan duration) => RunUntil(Elapsed + duration);
 
     private void Schedule(VirtualTimer timer, long generation, TimeSpan due)
     {

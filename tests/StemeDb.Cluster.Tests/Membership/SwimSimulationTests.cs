@@ -1,4 +1,5 @@
 using StemeDb.Cluster.Membership;
+using StemeDb.Membership.Simulation;
 
 namespace StemeDb.Cluster.Tests.Membership;
 
@@ -11,7 +12,7 @@ public class SwimSimulationTests
     [InlineData(3)]
     public void With_no_faults_everyone_sees_everyone_alive_and_nobody_is_ever_declared_dead(int seed)
     {
-        var cluster = new SimulatedCluster(seed);
+        var cluster = SimulatedSwimCluster.ForTests(seed);
         cluster.Start(8);
         TimeSpan? converged = cluster.AdvanceUntil(() => cluster.Members.All(m => m.ActiveMembers.Count == 8), TimeSpan.FromSeconds(30));
         Assert.NotNull(converged);
@@ -28,17 +29,17 @@ public class SwimSimulationTests
     [InlineData(3, false)]
     public void After_a_crash_every_live_member_eventually_marks_it_dead(int seed, bool lifeguard)
     {
-        var cluster = new SimulatedCluster(seed, lifeguard);
+        var cluster = SimulatedSwimCluster.ForTests(seed, lifeguard);
         cluster.Start(8);
         cluster.Advance(TimeSpan.FromSeconds(10));
-        cluster.Network.Host(SimulatedCluster.AddressOf(5)).Crash();
+        cluster.Network.Host(SimulatedSwimCluster.AddressOf(5)).Crash();
 
         SwimMembership[] live = [.. cluster.Members.Where((_, i) => i != 5)];
         TimeSpan? detected = cluster.AdvanceUntil(() => live.All(m => cluster.StateAt(m, 5) == NodeState.Dead), TimeSpan.FromSeconds(60));
         Assert.NotNull(detected);
         Assert.True(detected < TimeSpan.FromSeconds(15), $"took {detected}");
         // Nobody else was taken for dead on the way.
-        Assert.All(live, m => Assert.All(m.Members.Where(n => n.Id != SimulatedCluster.IdOf(5)), n => Assert.Equal(NodeState.Alive, n.State)));
+        Assert.All(live, m => Assert.All(m.Members.Where(n => n.Id != SimulatedSwimCluster.IdOf(5)), n => Assert.Equal(NodeState.Alive, n.State)));
     }
 
     [Theory]
@@ -46,11 +47,11 @@ public class SwimSimulationTests
     [InlineData(2)]
     public void After_a_partition_heals_the_views_converge(int seed)
     {
-        var cluster = new SimulatedCluster(seed);
+        var cluster = SimulatedSwimCluster.ForTests(seed);
         cluster.Start(8);
         cluster.Advance(TimeSpan.FromSeconds(10));
 
-        cluster.Network.Partition(Enumerable.Range(0, 3).Select(SimulatedCluster.AddressOf));
+        cluster.Network.Partition(Enumerable.Range(0, 3).Select(SimulatedSwimCluster.AddressOf));
         // Each side declares the other dead.
         Assert.NotNull(cluster.AdvanceUntil(() => cluster.StateAt(cluster.Members[0], 7) == NodeState.Dead && cluster.StateAt(cluster.Members[7], 0) == NodeState.Dead, TimeSpan.FromSeconds(60)));
 
@@ -65,7 +66,7 @@ public class SwimSimulationTests
     [Fact]
     public void A_graceful_leave_shows_left_never_dead()
     {
-        var cluster = new SimulatedCluster(7);
+        var cluster = SimulatedSwimCluster.ForTests(7);
         cluster.Start(6);
         cluster.Advance(TimeSpan.FromSeconds(10));
 
@@ -78,8 +79,8 @@ public class SwimSimulationTests
             Assert.Equal(NodeState.Left, cluster.StateAt(m, 2));
         }
 
-        Assert.DoesNotContain(cluster.Events, e => e.Member.Id == SimulatedCluster.IdOf(2) && e.Kind == MembershipEventKind.Dead);
-        Assert.Contains(cluster.Events, e => e.Member.Id == SimulatedCluster.IdOf(2) && e.Kind == MembershipEventKind.Left);
+        Assert.DoesNotContain(cluster.Events, e => e.Member.Id == SimulatedSwimCluster.IdOf(2) && e.Kind == MembershipEventKind.Dead);
+        Assert.Contains(cluster.Events, e => e.Member.Id == SimulatedSwimCluster.IdOf(2) && e.Kind == MembershipEventKind.Left);
     }
 
     [Fact]
@@ -87,11 +88,11 @@ public class SwimSimulationTests
     {
         static string Run()
         {
-            var cluster = new SimulatedCluster(42);
+            var cluster = SimulatedSwimCluster.ForTests(42);
             cluster.Network.Loss = 0.1;
             cluster.Start(8);
             cluster.Advance(TimeSpan.FromSeconds(5));
-            cluster.Network.Host(SimulatedCluster.AddressOf(3)).Crash();
+            cluster.Network.Host(SimulatedSwimCluster.AddressOf(3)).Crash();
             cluster.Advance(TimeSpan.FromSeconds(30));
             return string.Join("\n", cluster.Events.Select(e => $"{e.At:O} {e.ObservedBy} {e.Kind} {e.Member}"));
         }
@@ -104,7 +105,7 @@ public class SwimSimulationTests
     [Fact]
     public void Metadata_that_would_not_fit_a_datagram_is_refused()
     {
-        var cluster = new SimulatedCluster(9);
+        var cluster = SimulatedSwimCluster.ForTests(9);
         SwimMembership member = cluster.Add(0);
         var big = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(
             StringComparer.Ordinal,
@@ -118,11 +119,11 @@ public class SwimSimulationTests
     public void A_single_broken_link_kills_nobody_because_indirect_probes_go_around_it()
     {
         // Checked to fail with IndirectChecks = 0: then the two ends declare each other dead.
-        var cluster = new SimulatedCluster(21);
+        var cluster = SimulatedSwimCluster.ForTests(21);
         cluster.Start(8);
         cluster.Advance(TimeSpan.FromSeconds(5));
-        cluster.Network.SetLinkLoss(SimulatedCluster.AddressOf(1), SimulatedCluster.AddressOf(2), 1.0);
-        cluster.Network.SetLinkLoss(SimulatedCluster.AddressOf(2), SimulatedCluster.AddressOf(1), 1.0);
+        cluster.Network.SetLinkLoss(SimulatedSwimCluster.AddressOf(1), SimulatedSwimCluster.AddressOf(2), 1.0);
+        cluster.Network.SetLinkLoss(SimulatedSwimCluster.AddressOf(2), SimulatedSwimCluster.AddressOf(1), 1.0);
         cluster.Advance(TimeSpan.FromMinutes(2));
         Assert.DoesNotContain(cluster.Events, e => e.Kind == MembershipEventKind.Dead);
         Assert.All(cluster.Members, m => Assert.Equal(8, m.ActiveMemberCount));

@@ -1,6 +1,7 @@
 using System.Net;
+using StemeDb.Cluster.Membership.Transport;
 
-namespace StemeDb.Cluster.Membership.Transport;
+namespace StemeDb.Membership.Simulation;
 
 /// <summary>
 /// A simulated datagram network driven by a <see cref="TimeProvider"/> (virtual time in tests): per-link
