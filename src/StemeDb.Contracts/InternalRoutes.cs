@@ -16,6 +16,7 @@ public static class InternalRoutes
     public const string MetaRange = Root + "/meta-range";
     public const string Members = Root + "/members";
     public const string RangeSizes = Root + "/ranges/sizes";
+    public const string Load = Root + "/load";
 
     // Only nodes call these (a caller without the cluster's id is refused).
     public const string Replicate = Root + "/replicate";

@@ -42,13 +42,23 @@ public sealed record QuorumOutcome(QuorumStatus Status, int Answered, int Replic
 /// change of the range (<see cref="FenceGate"/>) or knows a newer descriptor refuses, so an old majority
 /// cannot go on after a new one was decided.
 /// </summary>
-public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, StoreHealth health)
+public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, StoreHealth health, LoadTracker load)
 {
     public static int QuorumOf(int replicas) => (replicas / 2) + 1;
 
     /// <summary>Stores records of one range here and on a majority of the range's replicas at <paramref name="range"/>'s generation.</summary>
     public async Task<QuorumOutcome> ReplicateAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, CancellationToken cancellationToken)
     {
+        foreach (Assertion a in assertions)
+        {
+            load.Record(store.ShardOf(a.Subject));
+        }
+
+        foreach (Retraction r in retractions)
+        {
+            load.Record(store.ShardOf(r.Subject));
+        }
+
         (QuorumOutcome? refused, int added) = await StoreLocallyAsync(range, assertions, retractions).ConfigureAwait(false);
         if (refused is not null)
         {
@@ -84,6 +94,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
     /// <summary>A majority read of a subject: the union of the answers of a majority of the range's replicas.</summary>
     public async Task<(QuorumOutcome Outcome, List<AssertionDto> Records)> ReadAsync(RangeDescriptor range, string subject, string? predicate, CancellationToken cancellationToken)
     {
+        load.Record(store.ShardOf(subject));
         SlotId slot = SlotId.Of(range);
         if (!range.Replicas.Contains(node.Id))
         {

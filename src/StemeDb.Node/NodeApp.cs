@@ -49,6 +49,7 @@ public static class NodeApp
         builder.Services.AddSingleton<PeerClient>();
         builder.Services.AddSingleton<FenceGate>();
         builder.Services.AddSingleton<StoreHealth>();
+        builder.Services.AddSingleton<LoadTracker>();
         builder.Services.AddSingleton<Coordinator>();
         builder.Services.AddSingleton<ConsensusAcceptor>();
         builder.Services.AddSingleton<DescriptorProposer>();

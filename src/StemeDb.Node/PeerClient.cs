@@ -80,6 +80,9 @@ public sealed class PeerClient(ClusterNode node, IHttpClientFactory http, NodeOp
     public Task<PeerResult<bool>> ImportAsync(NodeId peer, int start, int end, List<RecordDto> records, CancellationToken cancellationToken) =>
         SendAsync(peer, HttpMethod.Post, string.Create(CultureInfo.InvariantCulture, $"{InternalRoutes.RangeImport}?start={start}&end={end}"), records, PageTimeout, _ => Task.FromResult(true), cancellationToken);
 
+    public Task<PeerResult<NodeLoadDto>> LoadAsync(NodeId peer, CancellationToken cancellationToken) =>
+        SendAsync<object, NodeLoadDto>(peer, HttpMethod.Get, InternalRoutes.Load, null, options.ReplicaTimeout, Json<NodeLoadDto>, cancellationToken);
+
     public Task<PeerResult<List<ShardDigestDto>>> ShardDigestsAsync(NodeId peer, int start, int end, CancellationToken cancellationToken) =>
         SendAsync<object, List<ShardDigestDto>>(peer, HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"{InternalRoutes.RangeDigests}?start={start}&end={end}"), null, PageTimeout, Json<List<ShardDigestDto>>, cancellationToken);
 

@@ -1,3 +1,4 @@
+using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
 using StemeDb.Contracts;
 using StemeDb.Storage;
@@ -18,6 +19,17 @@ public static class RangeApi
         app.MapPost(InternalRoutes.RangeImport, ImportAsync);
         app.MapGet(InternalRoutes.RangeDigests, (int start, int end, RocksDbAssertionStore store) =>
             ValidSpan(start, end, store) ?? Results.Ok(store.ShardDigests(start, end).Select(d => new ShardDigestDto(d.Shard, d.Digest)).ToList()));
+        app.MapGet(InternalRoutes.Load, (ClusterNode node, LoadTracker load) =>
+        {
+            // The rate of every range this node leads, from the requests it coordinated.
+            ShardLoad rates = load.Current;
+            return Results.Ok(new NodeLoadDto(
+                node.Id.Value,
+                rates.Of(0, rates.ShardCount),
+                [.. node.Table.Current.Entries
+                    .Where(e => node.Router.RouteShard(e.StartShard) is { HasLiveReplica: true } route && route.Leader == node.Id)
+                    .Select(e => new RangeLoadDto(e.StartShard, e.EndShard, rates.Of(e.StartShard, e.EndShard)))]));
+        });
         app.MapGet(InternalRoutes.RangeSizes, (ClusterNode node, RocksDbAssertionStore store) =>
         {
             // The bytes of each range this node holds a replica of, as its store counts them.

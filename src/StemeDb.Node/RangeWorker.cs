@@ -2,6 +2,7 @@ using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts.Wire;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;
@@ -29,6 +30,8 @@ public sealed class RangeWorker(
     FenceGate gate,
     StoreHealth health,
     RocksDbAssertionStore store,
+    LoadTracker load,
+    PeerClient peers,
     ClusterConfig config,
     NodeOptions options,
     TimeProvider time,
@@ -116,7 +119,8 @@ public sealed class RangeWorker(
     private async Task PlanAsync(CancellationToken cancellationToken)
     {
         HashSet<NodeId> live = [.. node.Swim.ActiveMembers.Select(m => m.Id)];
-        RangePlan plan = _manager.Plan(node.Table.Current, store.Sizes(), live, node.Id, node.Clock.Now(), sync.AgeOf);
+        LoadView view = await LoadViewAsync(live, cancellationToken).ConfigureAwait(false);
+        RangePlan plan = _manager.Plan(node.Table.Current, store.Sizes(), live, node.Id, node.Clock.Now(), sync.AgeOf, onlyLedByProposer: true, view);
         foreach (RangeChange planned in plan.Changes)
         {
             DescriptorChange change = DescriptorProposer.ToChange(planned);
@@ -157,6 +161,25 @@ public sealed class RangeWorker(
         {
             logger.LogError("The table holds {Descriptor} over only [{Start}, {End}) of its span: descriptors that were not decided by consensus reached it", entry.Descriptor, entry.StartShard, entry.EndShard);
         }
+    }
+
+    /// <summary>This node's measured load, and every live member's rate as it reports it (a member that does not answer counts as idle).</summary>
+    private async Task<LoadView> LoadViewAsync(IReadOnlySet<NodeId> live, CancellationToken cancellationToken)
+    {
+        ShardLoad mine = load.Current;
+        var rates = new Dictionary<NodeId, double> { [node.Id] = mine.Of(0, mine.ShardCount) };
+        PeerResult<NodeLoadDto>[] answers = await Task.WhenAll(live.Where(n => n != node.Id).Select(n => peers.LoadAsync(n, cancellationToken))).ConfigureAwait(false);
+        foreach (PeerResult<NodeLoadDto> answer in answers.Where(a => a.IsOk))
+        {
+            rates[new NodeId(answer.Value!.Node)] = answer.Value.Rate;
+        }
+
+        foreach (NodeId member in live)
+        {
+            rates.TryAdd(member, 0);
+        }
+
+        return new LoadView(mine, rates);
     }
 
     private async Task AntiEntropyAsync(CancellationToken cancellationToken)

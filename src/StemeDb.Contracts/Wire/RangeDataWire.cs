@@ -17,3 +17,8 @@ public sealed record ShardDigestDto(int Shard, string Digest);
 
 /// <summary>Bytes a replica holds for the shards <c>[StartShard, EndShard)</c>.</summary>
 public sealed record RangeSizeDto(int StartShard, int EndShard, long Bytes);
+
+/// <summary>The request rate one node coordinated over its last measuring window, in all and per range it leads.</summary>
+public sealed record NodeLoadDto(string Node, double Rate, List<RangeLoadDto> Ranges);
+
+public sealed record RangeLoadDto(int StartShard, int EndShard, double Rate);
