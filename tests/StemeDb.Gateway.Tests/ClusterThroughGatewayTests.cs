@@ -6,6 +6,7 @@ using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Node.Tests;
 using StemeDb.Contracts.Wire;
+using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -18,7 +19,7 @@ public sealed class ClusterThroughGatewayTests
     private static async Task<NodeCluster> StartThree(Dictionary<string, string?>? extra = null)
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3, extra);
-        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -39,7 +40,7 @@ public sealed class ClusterThroughGatewayTests
 
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
-        await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
+        await Poll.UntilAsync(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
 
         var leaders = new HashSet<string>();
         for (int i = 0; i < 40; i++)
@@ -87,7 +88,7 @@ public sealed class ClusterThroughGatewayTests
         }
 
         await cluster.KillAsync(0); // the leader of the only range
-        await Wait.Until(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
+        await Poll.UntilAsync(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
 
         for (int i = 0; i < 50; i++)
         {

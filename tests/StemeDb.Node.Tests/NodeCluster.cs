@@ -1,10 +1,9 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -28,8 +27,8 @@ internal sealed class NodeCluster : IAsyncDisposable
         var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
         for (int i = 0; i < nodes; i++)
         {
-            cluster._swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
-            cluster.Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+            cluster._swimPorts.Add(FreePorts.Udp());
+            cluster.Urls.Add(new Uri($"http://127.0.0.1:{FreePorts.Tcp()}"));
         }
 
         for (int i = 0; i < nodes; i++)
@@ -52,8 +51,8 @@ internal sealed class NodeCluster : IAsyncDisposable
     /// <param name="settings">Settings of its own, over the cluster's (another genesis, say); a null value removes a setting.</param>
     public async Task AddNodeAsync(Dictionary<string, string?>? settings = null)
     {
-        _swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
-        Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+        _swimPorts.Add(FreePorts.Udp());
+        Urls.Add(new Uri($"http://127.0.0.1:{FreePorts.Tcp()}"));
         int i = Apps.Count;
         Dictionary<string, string?> own = Settings(i, i + 1);
         foreach ((string key, string? value) in settings ?? [])
@@ -175,11 +174,4 @@ internal sealed class NodeCluster : IAsyncDisposable
     }
 
     private static string Text(TimeSpan value) => value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 }

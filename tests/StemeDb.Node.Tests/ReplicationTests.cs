@@ -5,6 +5,7 @@ using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -22,7 +23,7 @@ public sealed class ReplicationTests
     private static async Task<NodeCluster> StartThree()
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -45,7 +46,7 @@ public sealed class ReplicationTests
         {
             foreach ((string subject, string id) in ids)
             {
-                await Wait.Until(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
+                await Poll.UntilAsync(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
             }
         }
 
@@ -112,7 +113,7 @@ public sealed class ReplicationTests
         Assert.True(acknowledged.Count >= 180, $"only {acknowledged.Count} of 200 writes acknowledged ({failed} failed)");
         Assert.True(acknowledged.Count(a => int.Parse(a.Subject["order:".Length..], System.Globalization.CultureInfo.InvariantCulture) >= 60) >= 120, "writes after the kill were not acknowledged");
         // Any replica coordinates, so the writes went on before SWIM declared node-1 dead; it does, in time.
-        await Wait.Until(() => cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead, TimeSpan.FromSeconds(15), "node-2 finds node-1 dead");
+        await Poll.UntilAsync(() => cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead, TimeSpan.FromSeconds(15), "node-2 finds node-1 dead");
 
         // Every acknowledged write is on a quorum, so a quorum read from a survivor finds it.
         foreach ((string subject, string id) in acknowledged)
