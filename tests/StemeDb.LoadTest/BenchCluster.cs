@@ -1,14 +1,13 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Dapr.Testing;
 using StemeDb.Gateway;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.LoadTest;
 
@@ -36,13 +35,13 @@ public sealed class BenchCluster : IAsyncDisposable
         var broker = new StandInBroker(seed: 1);
         var registry = new ConcurrentDictionary<string, StandInSidecar>();
         string key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b + 3)).ToArray());
-        int[] swim = [.. Enumerable.Range(0, nodes).Select(_ => FreePort(SocketType.Dgram, ProtocolType.Udp))];
+        int[] swim = [.. Enumerable.Range(0, nodes).Select(_ => FreePorts.Udp())];
         try
         {
             for (int i = 0; i < nodes; i++)
             {
                 string id = $"stemedb-node-{i + 1}";
-                var url = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
+                var url = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
                 var settings = new Dictionary<string, string?>
                 {
                     ["urls"] = url.ToString(),
@@ -77,7 +76,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 cluster.NodeUrls.Add(url);
             }
 
-            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
+            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
             var gateway = new Dictionary<string, string?>
             {
                 ["urls"] = cluster.GatewayUrl.ToString(),
@@ -100,26 +99,12 @@ public sealed class BenchCluster : IAsyncDisposable
             }
 
             using var http = new HttpClient();
-            for (int attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    if ((await http.GetAsync(new Uri(cluster.GatewayUrl, "/readyz"))).IsSuccessStatusCode && await AllJoinedAsync(http, cluster.NodeUrls[0], nodes))
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                if (attempt > 300)
-                {
-                    throw new TimeoutException("the benchmark cluster did not become ready");
-                }
-
-                await Task.Delay(100);
-            }
+            await Poll.UntilAsync(
+                async () => (await http.GetAsync(new Uri(cluster.GatewayUrl, "/readyz"))).IsSuccessStatusCode && await AllJoinedAsync(http, cluster.NodeUrls[0], nodes),
+                TimeSpan.FromSeconds(30),
+                "the benchmark cluster is ready (the gateway ready, every node joined)",
+                step: TimeSpan.FromMilliseconds(100),
+                retryOn: e => e is HttpRequestException);
 
             return cluster;
         }
@@ -172,12 +157,5 @@ public sealed class BenchCluster : IAsyncDisposable
         {
             settings[k] = v;
         }
-    }
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }
