@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
 using Xunit.Abstractions;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 
@@ -59,25 +59,18 @@ public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutput
     /// <summary>Waits, at most <paramref name="limit"/>, until the node leads some range; how many it leads (0: none within the limit).</summary>
     private async Task<int> UntilLeadsAsync(int node, TimeSpan limit)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            int leads = 0;
-            try
+        int leads = 0;
+        await Poll.WithinAsync(
+            async () =>
             {
+                leads = 0; // a gateway that does not answer counts as no leadership seen
                 leads = (await cluster.RangesAsync(0)).Count(r => r.Leader == ContainerCluster.NodeId(node));
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            if (leads > 0 || clock.Elapsed >= limit)
-            {
-                return leads;
-            }
-
-            await Task.Delay(500);
-        }
+                return leads > 0;
+            },
+            limit,
+            step: TimeSpan.FromMilliseconds(500),
+            retryOn: e => e is HttpRequestException or TaskCanceledException);
+        return leads;
     }
 
     /// <summary>
