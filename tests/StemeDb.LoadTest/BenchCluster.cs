@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StemeDb.Dapr.Testing;
 using StemeDb.Gateway;
+using StemeDb.Hosting;
 using StemeDb.Node;
 using StemeDb.Testing;
 
@@ -42,28 +43,19 @@ public sealed class BenchCluster : IAsyncDisposable
             {
                 string id = $"stemedb-node-{i + 1}";
                 var url = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
-                var settings = new Dictionary<string, string?>
+                Dictionary<string, string?> settings = new NodeSettings
                 {
-                    ["urls"] = url.ToString(),
-                    ["Logging:LogLevel:Default"] = "Warning",
-                    ["Cluster:NodeId"] = id,
-                    ["Cluster:Swim:BindAddress"] = "127.0.0.1",
-                    ["Cluster:Swim:BindPort"] = swim[i].ToString(CultureInfo.InvariantCulture),
-                    ["Cluster:Swim:Keys:0"] = key,
-                    ["Node:HttpAddress"] = url.ToString().TrimEnd('/'),
-                    ["Node:Transport"] = dapr ? "Dapr" : "Direct",
-                    ["Storage:DataDirectory"] = Path.Combine(cluster._data, id),
-                };
-                for (int g = 0; g < Math.Min(nodes, 3); g++)
-                {
-                    settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
-                }
-
-                if (i > 0)
-                {
-                    settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{swim[0]}";
-                }
-
+                    NodeId = id,
+                    Urls = url,
+                    LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
+                    SwimBindAddress = "127.0.0.1",
+                    SwimBindPort = swim[i],
+                    SwimKeys = [key],
+                    SwimSeeds = i > 0 ? [$"127.0.0.1:{swim[0]}"] : [],
+                    Genesis = [.. Enumerable.Range(1, Math.Min(nodes, 3)).Select(g => $"stemedb-node-{g}")],
+                    Transport = dapr ? Transport.Dapr : Transport.Direct,
+                    DataDirectory = Path.Combine(cluster._data, id),
+                }.ToConfiguration();
                 await cluster.AddSidecarAsync(dapr, id, url, broker, registry, settings);
                 foreach ((string k, string? v) in extra ?? new Dictionary<string, string?>())
                 {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Node;
 using StemeDb.Testing;
@@ -11,6 +12,7 @@ namespace StemeDb.Node.Tests;
 internal sealed class NodeCluster : IAsyncDisposable
 {
     public const int Shards = 256;
+    private static readonly string SwimKey = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray());
     private readonly string _root = Path.Combine(Path.GetTempPath(), "stemedb-nodes-" + Guid.NewGuid().ToString("N"));
     private readonly List<int> _swimPorts = [];
     private Dictionary<string, string?> _extra = [];
@@ -131,47 +133,22 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    private Dictionary<string, string?> Settings(int i, int nodes)
-    {
-        // The loopback preset's timings, as configuration text (the nodes bind their settings from it).
-        SwimConfig swim = SwimConfig.Local();
-        var settings = new Dictionary<string, string?>
+    private Dictionary<string, string?> Settings(int i, int nodes) =>
+        new NodeSettings
         {
-            ["urls"] = Urls[i].ToString(),
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Cluster:NodeId"] = $"stemedb-node-{i + 1}",
-            ["Cluster:Sharding:ShardCount"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:BindAddress"] = "127.0.0.1",
-            ["Cluster:Swim:BindPort"] = _swimPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:ProbeInterval"] = Text(swim.ProbeInterval),
-            ["Cluster:Swim:ProbeTimeout"] = Text(swim.ProbeTimeout),
-            ["Cluster:Swim:GossipInterval"] = Text(swim.GossipInterval),
-            ["Cluster:Swim:PushPullInterval"] = Text(swim.PushPullInterval),
-            ["Cluster:Swim:SuspicionMult"] = swim.SuspicionMult.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:Keys:0"] = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray()),
-            ["Node:HttpAddress"] = Urls[i].ToString().TrimEnd('/'),
-            ["Storage:DataDirectory"] = Path.Combine(_root, $"node-{i + 1}"),
-            ["Storage:SyncWrites"] = "false",
-        };
-        for (int g = 0; g < Math.Min(nodes, _genesis); g++)
-        {
-            settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
-        }
-
-        settings["Node:RangeCheckInterval"] = "00:00:00.300";
-        settings["Node:AntiEntropyInterval"] = "00:00:01";
-        foreach ((string key, string? value) in _extra)
-        {
-            settings[key] = value;
-        }
-
-        if (i > 0)
-        {
-            settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{_swimPorts[0]}";
-        }
-
-        return settings;
-    }
-
-    private static string Text(TimeSpan value) => value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+            NodeId = $"stemedb-node-{i + 1}",
+            Urls = Urls[i],
+            LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
+            ShardCount = Shards,
+            SwimBindAddress = "127.0.0.1",
+            SwimBindPort = _swimPorts[i],
+            SwimKeys = [SwimKey],
+            SwimSeeds = i > 0 ? [$"127.0.0.1:{_swimPorts[0]}"] : [],
+            Genesis = [.. Enumerable.Range(1, Math.Min(nodes, _genesis)).Select(g => $"stemedb-node-{g}")],
+            DataDirectory = Path.Combine(_root, $"node-{i + 1}"),
+            SyncWrites = false,
+            RangeCheckInterval = TimeSpan.FromMilliseconds(300),
+            AntiEntropyInterval = TimeSpan.FromSeconds(1),
+            Extra = _extra,
+        }.WithSwimTimings(SwimConfig.Local()).ToConfiguration(); // the loopback preset's timings
 }
