@@ -16,7 +16,7 @@ namespace StemeDb.Containers.Tests;
 /// no retraction undone. The offset the node's clock really had is measured from the HLC timestamp it
 /// gives a write it leads.
 /// </summary>
-[Collection(nameof(ContainerCluster))]
+[Collection(ContainerClusterCollection.Name)]
 public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(20);

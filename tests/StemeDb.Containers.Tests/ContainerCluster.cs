@@ -453,6 +453,3 @@ public sealed class ContainerCluster : IAsyncLifetime
             a.GetProperty("id").GetString()!,
             a.TryGetProperty("retractedAt", out JsonElement r) && r.ValueKind != JsonValueKind.Null))];
 }
-
-[CollectionDefinition(nameof(ContainerCluster))]
-public sealed class ContainerClusterCollection : ICollectionFixture<ContainerCluster>;

@@ -11,7 +11,7 @@ using StemeDb.Testing;
 namespace StemeDb.Gateway.Tests;
 
 /// <summary>The gateway in front of real node apps on loopback (direct adapter).</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class ClusterThroughGatewayTests
 {
     private static NodeId Id(int i) => new($"stemedb-node-{i}");
@@ -128,6 +128,3 @@ public sealed class ClusterThroughGatewayTests
         Assert.True(cluster.Node(0).Table.Current.Entries.Length >= 2, "the range never split");
     }
 }
-
-[CollectionDefinition(nameof(ReplicationTests), DisableParallelization = true)]
-public sealed class GatewayClusterCollection;

@@ -16,7 +16,7 @@ namespace StemeDb.Gateway.Tests;
 /// The Dapr path end to end: three node apps and a gateway, each with a stand-in sidecar; invocation by
 /// app-id and pub/sub through a shared broker that duplicates and reorders deliveries.
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class DaprEndToEndTests
 {
     [Fact]

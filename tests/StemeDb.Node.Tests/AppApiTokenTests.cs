@@ -2,7 +2,7 @@ using System.Net;
 
 namespace StemeDb.Node.Tests;
 
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class AppApiTokenTests
 {
     [Fact]

@@ -15,7 +15,7 @@ namespace StemeDb.Node.Tests;
 /// start, and CloudEvent deliveries with their SUCCESS / DROP answers. (Publishing through a sidecar is
 /// exercised end to end against the stand-in of issue #6.)
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class DaprAdapterTests
 {
     private static Task<NodeCluster> StartDaprNode(Uri? grpcEndpoint = null, int nodes = 1) =>

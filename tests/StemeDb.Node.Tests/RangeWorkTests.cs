@@ -12,7 +12,7 @@ using StemeDb.Testing;
 namespace StemeDb.Node.Tests;
 
 /// <summary>Range leaders at work on loopback nodes: re-replication, split, merge, anti-entropy.</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class RangeWorkTests
 {
     private static NodeId Id(int i) => new($"stemedb-node-{i}");

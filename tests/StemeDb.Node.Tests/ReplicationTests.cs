@@ -9,11 +9,8 @@ using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
-[CollectionDefinition(nameof(ReplicationTests), DisableParallelization = true)]
-public sealed class NodeCollection;
-
 /// <summary>Three nodes on loopback, replication factor 3, direct adapter.</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class ReplicationTests
 {
     private static readonly NodeId One = new("stemedb-node-1");

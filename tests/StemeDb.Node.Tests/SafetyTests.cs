@@ -21,7 +21,7 @@ namespace StemeDb.Node.Tests;
 /// Anti-entropy is slowed down to ten minutes in these tests, so that it cannot repair what the rule under
 /// test has to get right by itself.
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class SafetyTests
 {
     private static readonly Dictionary<string, string?> NoAntiEntropy = new() { ["Node:AntiEntropyInterval"] = "00:10:00" };

@@ -7,14 +7,11 @@ using StemeDb.Testing;
 
 namespace StemeDb.Cluster.Tests.Membership;
 
-[CollectionDefinition(nameof(UdpSwimTests), DisableParallelization = true)]
-public sealed class UdpCollection;
-
 /// <summary>
 /// SWIM over real UDP sockets on loopback, with real time. Timings are shortened (300 ms periods) so the
 /// tests run in seconds; they run alone, since a starved CPU makes any failure detector see ghosts.
 /// </summary>
-[Collection(nameof(UdpSwimTests))]
+[Collection(LoopbackUdpMembership.Name)]
 public sealed class UdpSwimTests : IAsyncLifetime
 {
     private static readonly byte[] ClusterKey = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
