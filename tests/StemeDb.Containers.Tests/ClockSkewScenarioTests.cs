@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
 using Xunit.Abstractions;
+using StemeDb.Contracts;
 using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
@@ -99,7 +100,7 @@ public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutput
             }
 
             cluster.Ledger.AddWrite(subject, (await written.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetString()!);
-            string by = written.Headers.TryGetValues("X-StemeDb-Node", out IEnumerable<string>? nodes) ? string.Join(",", nodes) : "?";
+            string by = written.Headers.TryGetValues(InternalHeaderNames.Node, out IEnumerable<string>? nodes) ? string.Join(",", nodes) : "?";
             List<JsonElement> read = (await gateway.GetFromJsonAsync<List<JsonElement>>($"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions"))!;
             DateTimeOffset asserted = DateTimeOffset.Parse(read[0].GetProperty("assertedAt").GetString()!, CultureInfo.InvariantCulture);
             TimeSpan measured = asserted - (before + ((after - before) / 2));

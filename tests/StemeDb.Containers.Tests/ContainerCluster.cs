@@ -8,6 +8,7 @@ using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
+using StemeDb.Contracts;
 using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
@@ -183,7 +184,7 @@ public sealed class ContainerCluster : IAsyncLifetime
         {
             try
             {
-                List<JsonElement> members = (await _membership.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), "/internal/v1/members")))!;
+                List<JsonElement> members = (await _membership.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), InternalRoutes.Members)))!;
                 return members.FirstOrDefault(m => m.GetProperty("id").GetString() == NodeId(target)) is { ValueKind: JsonValueKind.Object } m ? m.GetProperty("state").GetString() : "unknown";
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Dapr.Testing;
 using Xunit.Abstractions;
 using StemeDb.Testing;
@@ -128,7 +129,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
         foreach (int n in nodes)
         {
             // The node accepts only calls with its app token (what its sidecar adds); the test speaks as the sidecar.
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], InternalRoutes.MetaRange));
             request.Headers.Add("dapr-api-token", cluster.Sidecars[n].AppApiToken);
             using HttpResponseMessage response = await http.SendAsync(request);
             response.EnsureSuccessStatusCode();

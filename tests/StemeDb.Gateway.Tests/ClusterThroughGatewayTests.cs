@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Node.Tests;
 using StemeDb.Contracts.Wire;
 using StemeDb.Testing;
@@ -48,7 +49,7 @@ public sealed class ClusterThroughGatewayTests
             string subject = $"person:{i}";
             using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", Json(subject, "name", $"\"p{i}\""));
             Assert.Equal(HttpStatusCode.OK, written.StatusCode);
-            string served = written.Headers.GetValues("X-StemeDb-Node").Single();
+            string served = written.Headers.GetValues(InternalHeaderNames.Node).Single();
             Assert.Equal(cluster.Node(0).Router.Route(subject).Leader.Value, served);
             leaders.Add(served);
             string id = (await written.Content.ReadFromJsonAsync<WriteResponse>())!.Ids.Single();

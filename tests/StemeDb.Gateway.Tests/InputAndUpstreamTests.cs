@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using StemeDb.Contracts;
 using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;
@@ -54,7 +55,7 @@ public sealed class InputAndUpstreamTests : IAsyncLifetime
         { "GET", "/v1/subjects/" + new string('s', 1100) + "/assertions", null, null, 400, "at most 1024" },
         { "GET", "/v1/subjects/s/assertions?history=perhaps", null, null, 400, "" },
         { "DELETE", "/v1/subjects/s/assertions/not-an-id", null, null, 400, "64 hex digits" },
-        { "GET", "/internal/v1/meta-range", null, null, 404, "" },
+        { "GET", InternalRoutes.MetaRange, null, null, 404, "" },
         { "GET", "/v1/nothing-here", null, null, 404, "" },
     };
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using StemeDb.Contracts;
 using StemeDb.Dapr.Testing;
 using StemeDb.Gateway;
 using StemeDb.Hosting;
@@ -131,7 +132,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     private static async Task<bool> AllJoinedAsync(HttpClient http, Uri node, int nodes)
     {
-        List<StemeDb.Contracts.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Contracts.Wire.MemberDto>>(new Uri(node, "/internal/v1/members")))!;
+        List<StemeDb.Contracts.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Contracts.Wire.MemberDto>>(new Uri(node, InternalRoutes.Members)))!;
         return members.Count(m => m.State == "alive") == nodes;
     }
 

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Node;
 using StemeDb.Testing;
 
@@ -48,7 +49,7 @@ public sealed class ReplicationTests
         }
 
         // Any replica coordinates: node-2, a follower of the genesis range, takes a write itself.
-        using HttpResponseMessage viaFollower = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
+        using HttpResponseMessage viaFollower = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), InternalRoutes.Write), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
         Assert.Equal(HttpStatusCode.OK, viaFollower.StatusCode);
 
         // A write routed at a generation the replica holds the range no more gets 421 and the descriptors.
@@ -63,7 +64,7 @@ public sealed class ReplicationTests
         }
 
         // Bad input names the field.
-        using HttpResponseMessage bad = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(One), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("", "p", JsonDocument.Parse("1").RootElement, null, 7)]));
+        using HttpResponseMessage bad = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(One), InternalRoutes.Write), new WriteRequest([new AssertionInput("", "p", JsonDocument.Parse("1").RootElement, null, 7)]));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         string badBody = await bad.Content.ReadAsStringAsync();
         Assert.Contains("assertions[0].subject", badBody);
@@ -128,7 +129,7 @@ public sealed class ReplicationTests
         await cluster.KillAsync(2);
 
         using HttpResponseMessage response = await client.Http.PostAsJsonAsync(
-            new Uri(client.UrlOf(One), "/internal/v1/assertions"),
+            new Uri(client.UrlOf(One), InternalRoutes.Write),
             new WriteRequest([new AssertionInput("lonely", "p", JsonDocument.Parse("1").RootElement, null, null)]));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         string body = await response.Content.ReadAsStringAsync();

@@ -140,7 +140,7 @@ public sealed class SafetyTests
         Assert.Contains(subjects, s => cluster.Node(0).Router.Route(s).Entry.StartShard == half);
         hold.Held = uri => true;
         using var patient = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        Task<HttpResponseMessage> batch = patient.PostAsJsonAsync(new Uri(cluster.Urls[0], "/internal/v1/assertions"), new WriteRequest([.. subjects.Select(s => new AssertionInput(s, "p", JsonDocument.Parse("1").RootElement, null, null))]));
+        Task<HttpResponseMessage> batch = patient.PostAsJsonAsync(new Uri(cluster.Urls[0], InternalRoutes.Write), new WriteRequest([.. subjects.Select(s => new AssertionInput(s, "p", JsonDocument.Parse("1").RootElement, null, null))]));
         await Poll.UntilAsync(() => hold.Waiting > 0, TimeSpan.FromSeconds(10), "node-1 sent the batch on");
 
         var moved = new RangeDescriptor(second.Id, second.StartShard, second.EndShard, [Id(2), Id(3), Id(4)], second.Generation + 1, cluster.Node(1).Clock.Now(), Id(2));
@@ -192,7 +192,7 @@ public sealed class SafetyTests
         {
             protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
             {
-                if (request.RequestUri!.AbsolutePath == "/internal/v1/replicate" && hold.Held(request.RequestUri))
+                if (request.RequestUri!.AbsolutePath == InternalRoutes.Replicate && hold.Held(request.RequestUri))
                 {
                     Interlocked.Increment(ref hold._waiting);
                     for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
@@ -294,7 +294,7 @@ public sealed class SafetyTests
         // Its internal calls are refused as well: a table from another cluster is never merged.
         using var http = new HttpClient();
         var message = new MetaRangeDto(NodeCluster.Shards, [RangeDescriptorDto.From(ours with { })], "0123456789abcdef");
-        using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(cluster.Urls[0], "/internal/v1/meta-range")) { Content = JsonContent.Create(message) };
+        using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(cluster.Urls[0], InternalRoutes.MetaRange)) { Content = JsonContent.Create(message) };
         post.Headers.Add(InternalHeaders.Cluster, "0123456789abcdef");
         using HttpResponseMessage refused = await http.SendAsync(post);
         Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
@@ -311,7 +311,7 @@ public sealed class SafetyTests
 
         HttpRequestMessage Call(HlcTimestamp clock)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.Urls[0], "/internal/v1/meta-range"));
+            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.Urls[0], InternalRoutes.MetaRange));
             request.Headers.Add(InternalHeaders.Cluster, node.ClusterId.ToString());
             request.Headers.Add(InternalHeaders.Sender, "stemedb-node-2");
             request.Headers.Add(InternalHeaders.Clock, clock.Packed.ToString(CultureInfo.InvariantCulture));
