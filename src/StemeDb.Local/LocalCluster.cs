@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -40,29 +39,20 @@ public sealed class LocalCluster : IAsyncDisposable
                 string id = options.Seed is null ? $"stemedb-node-{k}" : $"stemedb-node-{swimPort}";
                 var http = new Uri($"http://127.0.0.1:{httpPort}");
                 string? seed = options.Seed ?? (k > 1 ? $"127.0.0.1:{options.SwimBasePort}" : null);
-                var settings = new Dictionary<string, string?>
+                var settings = new NodeSettings
                 {
-                    ["urls"] = http.ToString(),
-                    ["Logging:LogLevel:Default"] = "Warning",
-                    ["Logging:LogLevel:StemeDb"] = "Information",
-                    ["Cluster:NodeId"] = id,
-                    ["Cluster:Swim:BindAddress"] = "127.0.0.1",
-                    ["Cluster:Swim:BindPort"] = swimPort.ToString(CultureInfo.InvariantCulture),
-                    ["Cluster:Swim:Keys:0"] = key,
-                    ["Node:HttpAddress"] = http.ToString().TrimEnd('/'),
-                    ["Storage:DataDirectory"] = Path.Combine(options.DataDirectory, id),
+                    NodeId = id,
+                    Urls = http,
+                    LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning, ["StemeDb"] = LogLevel.Information },
+                    SwimBindAddress = "127.0.0.1",
+                    SwimBindPort = swimPort,
+                    SwimKeys = [key],
+                    SwimSeeds = seed is null ? [] : [seed],
+                    // A joining process names the whole founding list; a first process only the founders it starts.
+                    Genesis = [.. Genesis.Take(options.Seed is not null ? Genesis.Length : options.Nodes)],
+                    DataDirectory = Path.Combine(options.DataDirectory, id),
                 };
-                for (int g = 0; g < Genesis.Length && (options.Seed is not null || g < options.Nodes); g++)
-                {
-                    settings[$"Node:Genesis:{g}"] = Genesis[g];
-                }
-
-                if (seed is not null)
-                {
-                    settings["Cluster:Swim:Seeds:0"] = seed;
-                }
-
-                WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings));
+                WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings.ToConfiguration()));
                 await app.StartAsync(cancellationToken);
                 cluster._apps.Add(app);
                 cluster.Nodes.Add((id, $"127.0.0.1:{swimPort}", http));

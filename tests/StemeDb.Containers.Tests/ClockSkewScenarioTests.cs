@@ -1,9 +1,10 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
 using Xunit.Abstractions;
+using StemeDb.Contracts;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 
@@ -16,7 +17,7 @@ namespace StemeDb.Containers.Tests;
 /// no retraction undone. The offset the node's clock really had is measured from the HLC timestamp it
 /// gives a write it leads.
 /// </summary>
-[Collection(nameof(ContainerCluster))]
+[Collection(ContainerClusterCollection.Name)]
 public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(20);
@@ -59,25 +60,18 @@ public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutput
     /// <summary>Waits, at most <paramref name="limit"/>, until the node leads some range; how many it leads (0: none within the limit).</summary>
     private async Task<int> UntilLeadsAsync(int node, TimeSpan limit)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            int leads = 0;
-            try
+        int leads = 0;
+        await Poll.WithinAsync(
+            async () =>
             {
+                leads = 0; // a gateway that does not answer counts as no leadership seen
                 leads = (await cluster.RangesAsync(0)).Count(r => r.Leader == ContainerCluster.NodeId(node));
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            if (leads > 0 || clock.Elapsed >= limit)
-            {
-                return leads;
-            }
-
-            await Task.Delay(500);
-        }
+                return leads > 0;
+            },
+            limit,
+            step: TimeSpan.FromMilliseconds(500),
+            retryOn: e => e is HttpRequestException or TaskCanceledException);
+        return leads;
     }
 
     /// <summary>
@@ -106,7 +100,7 @@ public sealed class ClockSkewScenarioTests(ContainerCluster cluster, ITestOutput
             }
 
             cluster.Ledger.AddWrite(subject, (await written.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetString()!);
-            string by = written.Headers.TryGetValues("X-StemeDb-Node", out IEnumerable<string>? nodes) ? string.Join(",", nodes) : "?";
+            string by = written.Headers.TryGetValues(InternalHeaderNames.Node, out IEnumerable<string>? nodes) ? string.Join(",", nodes) : "?";
             List<JsonElement> read = (await gateway.GetFromJsonAsync<List<JsonElement>>($"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions"))!;
             DateTimeOffset asserted = DateTimeOffset.Parse(read[0].GetProperty("assertedAt").GetString()!, CultureInfo.InvariantCulture);
             TimeSpan measured = asserted - (before + ((after - before) / 2));

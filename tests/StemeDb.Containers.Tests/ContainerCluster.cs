@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
@@ -9,6 +8,8 @@ using Docker.DotNet.Models;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
+using StemeDb.Contracts;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 
@@ -183,7 +184,7 @@ public sealed class ContainerCluster : IAsyncLifetime
         {
             try
             {
-                List<JsonElement> members = (await _membership.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), "/internal/v1/members")))!;
+                List<JsonElement> members = (await _membership.GetFromJsonAsync<List<JsonElement>>(new Uri(NodeUrl(o), InternalRoutes.Members)))!;
                 return members.FirstOrDefault(m => m.GetProperty("id").GetString() == NodeId(target)) is { ValueKind: JsonValueKind.Object } m ? m.GetProperty("state").GetString() : "unknown";
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -246,32 +247,29 @@ public sealed class ContainerCluster : IAsyncLifetime
     public static async Task WaitHttpAsync(Uri url, TimeSpan timeout, IContainer? container = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout && container?.State is not TestcontainersStates.Exited)
-        {
-            try
+        await Poll.UntilAsync(
+            async () =>
             {
-                using HttpResponseMessage response = await http.GetAsync(url);
-                if (response.IsSuccessStatusCode)
+                // An exited container will not answer: the wait ends at once, with its log.
+                if (container?.State is TestcontainersStates.Exited)
                 {
-                    return;
+                    throw new InvalidOperationException($"{url} will not answer: container {container.Name} exited.\n{await LastLogLinesAsync(container)}");
                 }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
 
-            await Task.Delay(250);
-        }
+                using HttpResponseMessage response = await http.GetAsync(url);
+                return response.IsSuccessStatusCode;
+            },
+            timeout,
+            $"{url} answers",
+            step: TimeSpan.FromMilliseconds(250),
+            diagnostics: async () => container is null ? "" : $"container {container.State}\n{await LastLogLinesAsync(container)}",
+            retryOn: e => e is HttpRequestException or TaskCanceledException);
+    }
 
-        string logs = "";
-        if (container is not null)
-        {
-            (string stdout, string stderr) = await container.GetLogsAsync();
-            logs = string.Join('\n', (stdout + stderr).Split('\n').TakeLast(60));
-        }
-
-        throw new TimeoutException($"{url} did not answer within {timeout} (container {container?.State}).\n{logs}");
+    private static async Task<string> LastLogLinesAsync(IContainer container)
+    {
+        (string stdout, string stderr) = await container.GetLogsAsync();
+        return string.Join('\n', (stdout + stderr).Split('\n').TakeLast(60));
     }
 
     private string VolumeOf(int i) => $"stemedb-ct-{_run}-data-{i + 1}";
@@ -387,19 +385,16 @@ public sealed class ContainerCluster : IAsyncLifetime
             }
         }
 
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            var holders = (await RangesAsync(0, cancellationToken)).SelectMany(r => r.Replicas).ToHashSet();
-            if (Enumerable.Range(0, NodeCount).All(i => holders.Contains(NodeId(i))))
+        await Poll.UntilAsync(
+            async () =>
             {
-                return;
-            }
-
-            await Task.Delay(500, cancellationToken);
-        }
-
-        throw new TimeoutException("the preloaded ranges never spread over all five nodes");
+                var holders = (await RangesAsync(0, cancellationToken)).SelectMany(r => r.Replicas).ToHashSet();
+                return Enumerable.Range(0, NodeCount).All(i => holders.Contains(NodeId(i)));
+            },
+            TimeSpan.FromSeconds(90),
+            "the preloaded ranges spread over all five nodes",
+            step: TimeSpan.FromMilliseconds(500),
+            cancellationToken: cancellationToken);
     }
 
     /// <summary>The ranges as gateway <paramref name="g"/> routes them.</summary>
@@ -459,6 +454,3 @@ public sealed class ContainerCluster : IAsyncLifetime
             a.GetProperty("id").GetString()!,
             a.TryGetProperty("retractedAt", out JsonElement r) && r.ValueKind != JsonValueKind.Null))];
 }
-
-[CollectionDefinition(nameof(ContainerCluster))]
-public sealed class ContainerClusterCollection : ICollectionFixture<ContainerCluster>;

@@ -9,7 +9,7 @@ namespace StemeDb.Containers.Tests;
 /// history check and by reading back every write acknowledged so far (the preload and all earlier
 /// scenarios included). See <see cref="ScenarioRunner"/>.
 /// </summary>
-[Collection(nameof(ContainerCluster))]
+[Collection(ContainerClusterCollection.Name)]
 public sealed class FaultScenarioTests(ContainerCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan FaultTimeout = ScenarioRunner.FaultTimeout;

@@ -14,7 +14,7 @@ namespace StemeDb.Containers.Tests;
 /// listed replicas, a read is answered only from a majority; so no acknowledged write may be lost, no
 /// read may be stale, no retraction undone.
 /// </summary>
-[Collection(nameof(ContainerCluster))]
+[Collection(ContainerClusterCollection.Name)]
 public sealed class PartitionScenarioTests(ContainerCluster cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan Cut = TimeSpan.FromSeconds(20);

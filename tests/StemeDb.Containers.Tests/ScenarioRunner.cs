@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using StemeDb.Cluster.Sharding;
 using Xunit.Abstractions;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 
@@ -78,19 +79,20 @@ public sealed class ScenarioRunner(ContainerCluster cluster, ITestOutputHelper o
     public async Task<TimeSpan> UntilStateAsync(int node, string state, Stopwatch clock)
     {
         int[] everyone = [.. Enumerable.Range(0, ContainerCluster.NodeCount)];
-        while (clock.Elapsed < FaultTimeout)
-        {
-            string?[] seen = await cluster.StatesOfAsync(node, everyone);
-            if (seen.Any(s => s is not null) && seen.Where(s => s is not null).All(s => s == state))
+        TimeSpan reported = TimeSpan.Zero;
+        // FaultTimeout counts from the clock's start (the fault, the heal), not from this call.
+        await Poll.UntilAsync(
+            async () =>
             {
-                return clock.Elapsed;
-            }
-
-            await Task.Delay(100);
-        }
-
-        string logs = await cluster.LogsAsync(cluster.Node(node));
-        throw new TimeoutException($"{ContainerCluster.NodeId(node)} was not reported {state} within {FaultTimeout}: {string.Join(", ", await cluster.StatesOfAsync(node, everyone))}\n{logs}");
+                string?[] seen = await cluster.StatesOfAsync(node, everyone);
+                reported = clock.Elapsed;
+                return seen.Any(s => s is not null) && seen.Where(s => s is not null).All(s => s == state);
+            },
+            FaultTimeout - clock.Elapsed,
+            $"every other reachable node reports {ContainerCluster.NodeId(node)} {state}",
+            step: TimeSpan.FromMilliseconds(100),
+            diagnostics: async () => $"{string.Join(", ", await cluster.StatesOfAsync(node, everyone))}\n{await cluster.LogsAsync(cluster.Node(node))}");
+        return reported;
     }
 
     /// <summary>
@@ -101,19 +103,17 @@ public sealed class ScenarioRunner(ContainerCluster cluster, ITestOutputHelper o
     /// </summary>
     public async Task<TimeSpan?> UntilReportedAsync(IReadOnlyList<int> targets, IReadOnlyList<int> observers, Stopwatch clock, TimeSpan limit)
     {
-        var until = Stopwatch.StartNew();
-        while (until.Elapsed < limit)
-        {
-            bool[] reported = await Task.WhenAll(targets.Select(async t => (await cluster.StatesOfAsync(t, observers)).All(s => s is not null && s != "alive")));
-            if (reported.All(r => r))
+        TimeSpan at = TimeSpan.Zero;
+        bool held = await Poll.WithinAsync(
+            async () =>
             {
-                return clock.Elapsed;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return null;
+                bool[] reported = await Task.WhenAll(targets.Select(async t => (await cluster.StatesOfAsync(t, observers)).All(s => s is not null && s != "alive")));
+                at = clock.Elapsed;
+                return reported.All(r => r);
+            },
+            limit,
+            step: TimeSpan.FromMilliseconds(100));
+        return held ? at : null;
     }
 
     /// <summary>As <see cref="UntilReportedAsync"/>, both ways: each side reports the other side not alive.</summary>

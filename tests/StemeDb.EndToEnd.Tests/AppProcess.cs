@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using StemeDb.Testing;
 
 namespace StemeDb.EndToEnd.Tests;
 
@@ -69,54 +70,40 @@ public sealed class AppProcess : IAsyncDisposable
     public async Task WaitHealthyAsync(Uri url, TimeSpan timeout)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (_process.HasExited)
+        await Poll.UntilAsync(
+            async () =>
             {
-                _process.WaitForExit(); // drains the redirected output
-                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.\n{Output}");
-            }
-
-            try
-            {
+                ThrowIfExited();
                 using HttpResponseMessage response = await http.GetAsync(url);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"{Name} did not answer {url} within {timeout}.\n{Output}");
+                return response.IsSuccessStatusCode;
+            },
+            timeout,
+            $"{Name} answers {url}",
+            step: TimeSpan.FromMilliseconds(200),
+            diagnostics: () => Task.FromResult(Output),
+            retryOn: e => e is HttpRequestException or TaskCanceledException);
     }
 
     /// <summary>The first line the app printed that matches, once it has printed it.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (_firstLines.FirstOrDefault(match) is { } line)
+        string? line = null;
+        await Poll.UntilAsync(
+            () =>
             {
-                return line;
-            }
+                line = _firstLines.FirstOrDefault(match);
+                if (line is null)
+                {
+                    ThrowIfExited();
+                }
 
-            if (_process.HasExited)
-            {
-                _process.WaitForExit();
-                throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.\n{Output}");
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{Name} printed no such line within {timeout}.\n{Output}");
+                return line is not null;
+            },
+            timeout,
+            $"{Name} prints the line awaited",
+            step: TimeSpan.FromMilliseconds(100),
+            diagnostics: () => Task.FromResult(Output));
+        return line!;
     }
 
     /// <summary>SIGTERM (what `kill`, `timeout` and service managers send); true if the process exited within <paramref name="timeout"/>.</summary>
@@ -148,6 +135,16 @@ public sealed class AppProcess : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>An app that exited will not answer or print: the wait ends at once, with its output.</summary>
+    private void ThrowIfExited()
+    {
+        if (_process.HasExited)
+        {
+            _process.WaitForExit(); // drains the redirected output
+            throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.\n{Output}");
+        }
     }
 
     private void Keep(string? line)

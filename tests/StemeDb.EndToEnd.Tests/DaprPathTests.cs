@@ -5,8 +5,10 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 using StemeDb.Dapr.Testing;
 using Xunit.Abstractions;
+using StemeDb.Testing;
 
 namespace StemeDb.EndToEnd.Tests;
 
@@ -64,7 +66,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             Assert.Equal(0, await UnreadableAsync(http, ids, "before the kill"));
 
             // The writes grew the genesis range past the threshold: the split went out over the lossy broker.
-            await Eventually.HoldsAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500), "the range split and every node and the gateway agree on the table", async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [0, 1, 2])).Detail}\n{cluster.Output}");
+            await Poll.UntilAsync(async () => (await TablesAsync(http, cluster, [0, 1, 2])).Converged is { } ranges && ranges > 1, TimeSpan.FromSeconds(60), "the range split and every node and the gateway agree on the table", step: TimeSpan.FromMilliseconds(500), diagnostics: async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [0, 1, 2])).Detail}\n{cluster.Output}", retryOn: e => e is HttpRequestException);
             output.WriteLine($"ranges: {(await TablesAsync(http, cluster, [0, 1, 2])).Converged}");
             output.WriteLine($"broker: {broker.Delivered} delivered, {broker.Lost} lost, {broker.Duplicated} duplicated, {broker.Dropped} dropped by an app");
             Assert.True(broker.Lost > 0 && broker.Duplicated > 0, "the broker really lost and duplicated some deliveries");
@@ -81,9 +83,10 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             int unreadable = await UnreadableAsync(http, ids, "after node-1 was killed");
             output.WriteLine($"read back {Count} after the kill in {clock.Elapsed.TotalSeconds:F1} s");
             Assert.Equal(0, unreadable);
-            await Eventually.HoldsAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500), "the surviving nodes and the gateway agree on the table", async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [1, 2])).Detail}\n{cluster.Output}");
+            await Poll.UntilAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), "the surviving nodes and the gateway agree on the table", step: TimeSpan.FromMilliseconds(500), diagnostics: async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [1, 2])).Detail}\n{cluster.Output}", retryOn: e => e is HttpRequestException);
         }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        // A failed wait already carries the output (its diagnostics); anything else gets it here.
+        catch (Exception e) when (e is not (Xunit.Sdk.XunitException or TimeoutException))
         {
             throw new InvalidOperationException(cluster.Output, e);
         }
@@ -126,7 +129,7 @@ public sealed class DaprPathTests(ITestOutputHelper output)
         foreach (int n in nodes)
         {
             // The node accepts only calls with its app token (what its sidecar adds); the test speaks as the sidecar.
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], "/internal/v1/meta-range"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.NodeUrls[n], InternalRoutes.MetaRange));
             request.Headers.Add("dapr-api-token", cluster.Sidecars[n].AppApiToken);
             using HttpResponseMessage response = await http.SendAsync(request);
             response.EnsureSuccessStatusCode();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using StemeDb.Dapr.Testing;
+using StemeDb.Testing;
 
 namespace StemeDb.EndToEnd.Tests;
 
@@ -38,11 +39,11 @@ public sealed class DaprProcessCluster : IAsyncDisposable
         var cluster = new DaprProcessCluster(broker);
         try
         {
-            int[] swim = [.. Enumerable.Range(0, Nodes).Select(_ => BuiltApps.FreeUdpPort())];
+            int[] swim = [.. Enumerable.Range(0, Nodes).Select(_ => FreePorts.Udp())];
             for (int i = 0; i < Nodes; i++)
             {
                 string id = $"stemedb-node-{i + 1}";
-                var url = new Uri($"http://127.0.0.1:{BuiltApps.FreeTcpPort()}");
+                var url = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
                 cluster.NodeUrls.Add(url);
                 Dictionary<string, string?> env = await cluster.SidecarFor(id, url);
                 env["ASPNETCORE_URLS"] = url.ToString();
@@ -85,7 +86,7 @@ public sealed class DaprProcessCluster : IAsyncDisposable
                 await cluster._sidecars[i].LoadSubscriptionsAsync();
             }
 
-            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{BuiltApps.FreeTcpPort()}");
+            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
             Dictionary<string, string?> gateway = await cluster.SidecarFor("stemedb-gateway", cluster.GatewayUrl);
             gateway["ASPNETCORE_URLS"] = cluster.GatewayUrl.ToString();
             gateway["Logging__LogLevel__Default"] = "Warning";

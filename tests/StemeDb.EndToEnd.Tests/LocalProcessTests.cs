@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Xunit.Abstractions;
+using StemeDb.Testing;
 
 namespace StemeDb.EndToEnd.Tests;
 
@@ -31,12 +32,12 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     private static Task FiveAliveAsync(HttpClient http, AppProcess first, AppProcess second) =>
-        Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "five members alive", () => Task.FromResult(first.Output + "\n" + second.Output));
+        Poll.UntilAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") == 5, TimeSpan.FromSeconds(60), "five members alive", step: TimeSpan.FromMilliseconds(250), diagnostics: () => Task.FromResult(first.Output + "\n" + second.Output), retryOn: e => e is HttpRequestException);
 
     [Fact]
     public async Task A_second_process_joins_with_seed_and_killing_it_loses_no_written_assertion()
     {
-        int swim = BuiltApps.FreeUdpBase(5);
+        int swim = FreePorts.UdpRun(5);
         // Range checks every second (instead of 10 s) and 1 MiB ranges, so that there are several ranges and
         // the new nodes take replicas of some within the test's time (one range on three nodes is balanced).
         Dictionary<string, string?> env = new()
@@ -75,7 +76,7 @@ public sealed class LocalProcessTests(ITestOutputHelper output) : IDisposable
         }
 
         // The new nodes must really hold replicas, or killing them proves nothing.
-        await Eventually.HoldsAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "a range replicated on the second process's nodes", () => Task.FromResult(first.Output + "\n" + second.Output));
+        await Poll.UntilAsync(async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Any(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString()))), TimeSpan.FromSeconds(60), "a range replicated on the second process's nodes", step: TimeSpan.FromMilliseconds(250), diagnostics: () => Task.FromResult(first.Output + "\n" + second.Output), retryOn: e => e is HttpRequestException);
         List<JsonElement> ranges = (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
         int both = ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Count(x => secondNodes.Contains(x.GetString())) == 2);
         output.WriteLine($"second process nodes: {string.Join(", ", secondNodes)}; ranges with a replica there: {ranges.Count(r => r.GetProperty("replicas").EnumerateArray().Any(x => secondNodes.Contains(x.GetString())))} of {ranges.Count}, with two there: {both}");

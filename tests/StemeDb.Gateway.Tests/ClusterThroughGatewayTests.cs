@@ -4,13 +4,15 @@ using System.Text;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Node.Tests;
 using StemeDb.Contracts.Wire;
+using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;
 
 /// <summary>The gateway in front of real node apps on loopback (direct adapter).</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class ClusterThroughGatewayTests
 {
     private static NodeId Id(int i) => new($"stemedb-node-{i}");
@@ -18,7 +20,7 @@ public sealed class ClusterThroughGatewayTests
     private static async Task<NodeCluster> StartThree(Dictionary<string, string?>? extra = null)
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3, extra);
-        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -39,7 +41,7 @@ public sealed class ClusterThroughGatewayTests
 
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
-        await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
+        await Poll.UntilAsync(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 4, TimeSpan.FromSeconds(10), "the gateway sees four ranges");
 
         var leaders = new HashSet<string>();
         for (int i = 0; i < 40; i++)
@@ -47,7 +49,7 @@ public sealed class ClusterThroughGatewayTests
             string subject = $"person:{i}";
             using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", Json(subject, "name", $"\"p{i}\""));
             Assert.Equal(HttpStatusCode.OK, written.StatusCode);
-            string served = written.Headers.GetValues("X-StemeDb-Node").Single();
+            string served = written.Headers.GetValues(InternalHeaderNames.Node).Single();
             Assert.Equal(cluster.Node(0).Router.Route(subject).Leader.Value, served);
             leaders.Add(served);
             string id = (await written.Content.ReadFromJsonAsync<WriteResponse>())!.Ids.Single();
@@ -87,7 +89,7 @@ public sealed class ClusterThroughGatewayTests
         }
 
         await cluster.KillAsync(0); // the leader of the only range
-        await Wait.Until(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
+        await Poll.UntilAsync(() => Task.FromResult(cluster.Node(1).Swim.Find(Id(1))?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "node-1 detected dead");
 
         for (int i = 0; i < 50; i++)
         {
@@ -127,6 +129,3 @@ public sealed class ClusterThroughGatewayTests
         Assert.True(cluster.Node(0).Table.Current.Entries.Length >= 2, "the range never split");
     }
 }
-
-[CollectionDefinition(nameof(ReplicationTests), DisableParallelization = true)]
-public sealed class GatewayClusterCollection;

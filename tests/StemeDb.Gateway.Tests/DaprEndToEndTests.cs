@@ -8,6 +8,7 @@ using StemeDb.Cluster.Sharding;
 using StemeDb.Dapr.Testing;
 using StemeDb.Node;
 using StemeDb.Node.Tests;
+using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -15,7 +16,7 @@ namespace StemeDb.Gateway.Tests;
 /// The Dapr path end to end: three node apps and a gateway, each with a stand-in sidecar; invocation by
 /// app-id and pub/sub through a shared broker that duplicates and reorders deliveries.
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class DaprEndToEndTests
 {
     [Fact]
@@ -33,7 +34,7 @@ public sealed class DaprEndToEndTests
                 sidecars.Add(sidecar);
                 return sidecar.AppEnvironment;
             });
-            await Wait.Until(() => Enumerable.Range(0, 3).All(i => cluster.Node(i).Swim.ActiveMemberCount == 3), TimeSpan.FromSeconds(20), "three nodes see each other");
+            await Poll.UntilAsync(() => Enumerable.Range(0, 3).All(i => cluster.Node(i).Swim.ActiveMemberCount == 3), TimeSpan.FromSeconds(20), "three nodes see each other");
 
             await using GatewayHost gateway = await GatewayHost.StartAsync([], new() { ["Gateway:Transport"] = "Dapr", ["Gateway:Seeds:0"] = "stemedb-node-1" }, atUrl: async url =>
             {
@@ -65,8 +66,8 @@ public sealed class DaprEndToEndTests
             await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
                 new RangeDescriptor(genesis.Id, 0, 128, genesis.Replicas, 1, now, one.Id),
                 new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 128), 128, NodeCluster.Shards, genesis.Replicas, 1, now, one.Id)]);
-            await Wait.Until(() => cluster.Node(1).Table.Current.Entries.Length == 2 && cluster.Node(2).Table.Current.Entries.Length == 2, TimeSpan.FromSeconds(10), "nodes 2 and 3 got the split");
-            await Wait.Until(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 2, TimeSpan.FromSeconds(10), "the gateway got the split");
+            await Poll.UntilAsync(() => cluster.Node(1).Table.Current.Entries.Length == 2 && cluster.Node(2).Table.Current.Entries.Length == 2, TimeSpan.FromSeconds(10), "nodes 2 and 3 got the split");
+            await Poll.UntilAsync(async () => (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!.Count == 2, TimeSpan.FromSeconds(10), "the gateway got the split");
             await broker.IdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
             Assert.True(broker.Delivered > 0);
         }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using StemeDb.Contracts;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -35,15 +36,15 @@ internal sealed class FakeNode : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         WebApplication app = builder.Build();
         FakeNode? fake = null;
-        app.MapGet("/internal/v1/meta-range", () => Results.Ok(new
+        app.MapGet(InternalRoutes.MetaRange, () => Results.Ok(new
         {
             shardCount = 16,
             descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas = new[] { "fake-1" }, generation = 0, timestamp = 0, proposer = "fake-1" } },
         }));
-        app.MapGet("/internal/v1/members", () => Results.Ok(new[] { new { id = "fake-1", appId = "fake-1", httpAddress = fake!.Url.ToString().TrimEnd('/'), swimAddress = "127.0.0.1:1", state = fake.State, incarnation = 1 } }));
-        app.MapPost("/internal/v1/assertions", (HttpContext c) => fake!.Behaviour(c));
-        app.MapPost("/internal/v1/query", (HttpContext c) => fake!.Behaviour(c));
-        app.MapPost("/internal/v1/retract", (HttpContext c) => fake!.Behaviour(c));
+        app.MapGet(InternalRoutes.Members, () => Results.Ok(new[] { new { id = "fake-1", appId = "fake-1", httpAddress = fake!.Url.ToString().TrimEnd('/'), swimAddress = "127.0.0.1:1", state = fake.State, incarnation = 1 } }));
+        app.MapPost(InternalRoutes.Write, (HttpContext c) => fake!.Behaviour(c));
+        app.MapPost(InternalRoutes.Query, (HttpContext c) => fake!.Behaviour(c));
+        app.MapPost(InternalRoutes.Retract, (HttpContext c) => fake!.Behaviour(c));
         await app.StartAsync();
         fake = new FakeNode(app, new Uri(app.Urls.First()));
         return fake;

@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using StemeDb.Gateway;
+using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -27,14 +27,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public static async Task<GatewayHost> StartAsync(IEnumerable<Uri> seeds, Dictionary<string, string?>? extra = null, Func<Uri, Task<Dictionary<string, string?>>>? atUrl = null)
     {
-        int port;
-        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-        }
-
-        var url = new Uri($"http://127.0.0.1:{port}");
+        var url = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
         var settings = new Dictionary<string, string?>
         {
             ["urls"] = url.ToString(),
@@ -64,15 +57,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         return new GatewayHost(app, url);
     }
 
-    public async Task WaitReadyAsync()
-    {
-        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await Http.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the gateway never got ready");
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitReadyAsync() =>
+        Poll.UntilAsync(async () => (await Http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the gateway is ready");
 
     public async ValueTask DisposeAsync()
     {

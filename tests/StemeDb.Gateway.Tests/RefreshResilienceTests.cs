@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using StemeDb.Contracts;
 
 namespace StemeDb.Gateway.Tests;
 
@@ -20,7 +21,7 @@ public sealed class RefreshResilienceTests
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         await using WebApplication seed = builder.Build();
-        seed.MapGet("/internal/v1/meta-range", async (HttpContext c) =>
+        seed.MapGet(InternalRoutes.MetaRange, async (HttpContext c) =>
         {
             if (hang)
             {
@@ -33,7 +34,7 @@ public sealed class RefreshResilienceTests
                 descriptors = new[] { new { id = "0000000000000001", startShard = 0, endShard = 16, replicas = new[] { "n1" }, generation = 0, timestamp = 0, proposer = "n1" } },
             });
         });
-        seed.MapGet("/internal/v1/members", () => Results.Ok(new[] { new { id = "n1", appId = "n1", httpAddress = "http://127.0.0.1:1", swimAddress = "127.0.0.1:1", state = "alive", incarnation = 1 } }));
+        seed.MapGet(InternalRoutes.Members, () => Results.Ok(new[] { new { id = "n1", appId = "n1", httpAddress = "http://127.0.0.1:1", swimAddress = "127.0.0.1:1", state = "alive", incarnation = 1 } }));
         await seed.StartAsync();
 
         await using GatewayHost gateway = await GatewayHost.StartAsync([new Uri(seed.Urls.First())], new()

@@ -1,14 +1,15 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StemeDb.Contracts;
 using StemeDb.Dapr.Testing;
 using StemeDb.Gateway;
+using StemeDb.Hosting;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.LoadTest;
 
@@ -36,35 +37,26 @@ public sealed class BenchCluster : IAsyncDisposable
         var broker = new StandInBroker(seed: 1);
         var registry = new ConcurrentDictionary<string, StandInSidecar>();
         string key = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b + 3)).ToArray());
-        int[] swim = [.. Enumerable.Range(0, nodes).Select(_ => FreePort(SocketType.Dgram, ProtocolType.Udp))];
+        int[] swim = [.. Enumerable.Range(0, nodes).Select(_ => FreePorts.Udp())];
         try
         {
             for (int i = 0; i < nodes; i++)
             {
                 string id = $"stemedb-node-{i + 1}";
-                var url = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
-                var settings = new Dictionary<string, string?>
+                var url = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
+                Dictionary<string, string?> settings = new NodeSettings
                 {
-                    ["urls"] = url.ToString(),
-                    ["Logging:LogLevel:Default"] = "Warning",
-                    ["Cluster:NodeId"] = id,
-                    ["Cluster:Swim:BindAddress"] = "127.0.0.1",
-                    ["Cluster:Swim:BindPort"] = swim[i].ToString(CultureInfo.InvariantCulture),
-                    ["Cluster:Swim:Keys:0"] = key,
-                    ["Node:HttpAddress"] = url.ToString().TrimEnd('/'),
-                    ["Node:Transport"] = dapr ? "Dapr" : "Direct",
-                    ["Storage:DataDirectory"] = Path.Combine(cluster._data, id),
-                };
-                for (int g = 0; g < Math.Min(nodes, 3); g++)
-                {
-                    settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
-                }
-
-                if (i > 0)
-                {
-                    settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{swim[0]}";
-                }
-
+                    NodeId = id,
+                    Urls = url,
+                    LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
+                    SwimBindAddress = "127.0.0.1",
+                    SwimBindPort = swim[i],
+                    SwimKeys = [key],
+                    SwimSeeds = i > 0 ? [$"127.0.0.1:{swim[0]}"] : [],
+                    Genesis = [.. Enumerable.Range(1, Math.Min(nodes, 3)).Select(g => $"stemedb-node-{g}")],
+                    Transport = dapr ? Transport.Dapr : Transport.Direct,
+                    DataDirectory = Path.Combine(cluster._data, id),
+                }.ToConfiguration();
                 await cluster.AddSidecarAsync(dapr, id, url, broker, registry, settings);
                 foreach ((string k, string? v) in extra ?? new Dictionary<string, string?>())
                 {
@@ -77,7 +69,7 @@ public sealed class BenchCluster : IAsyncDisposable
                 cluster.NodeUrls.Add(url);
             }
 
-            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}");
+            cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
             var gateway = new Dictionary<string, string?>
             {
                 ["urls"] = cluster.GatewayUrl.ToString(),
@@ -100,26 +92,12 @@ public sealed class BenchCluster : IAsyncDisposable
             }
 
             using var http = new HttpClient();
-            for (int attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    if ((await http.GetAsync(new Uri(cluster.GatewayUrl, "/readyz"))).IsSuccessStatusCode && await AllJoinedAsync(http, cluster.NodeUrls[0], nodes))
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-
-                if (attempt > 300)
-                {
-                    throw new TimeoutException("the benchmark cluster did not become ready");
-                }
-
-                await Task.Delay(100);
-            }
+            await Poll.UntilAsync(
+                async () => (await http.GetAsync(new Uri(cluster.GatewayUrl, "/readyz"))).IsSuccessStatusCode && await AllJoinedAsync(http, cluster.NodeUrls[0], nodes),
+                TimeSpan.FromSeconds(30),
+                "the benchmark cluster is ready (the gateway ready, every node joined)",
+                step: TimeSpan.FromMilliseconds(100),
+                retryOn: e => e is HttpRequestException);
 
             return cluster;
         }
@@ -154,7 +132,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     private static async Task<bool> AllJoinedAsync(HttpClient http, Uri node, int nodes)
     {
-        List<StemeDb.Contracts.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Contracts.Wire.MemberDto>>(new Uri(node, "/internal/v1/members")))!;
+        List<StemeDb.Contracts.Wire.MemberDto> members = (await http.GetFromJsonAsync<List<StemeDb.Contracts.Wire.MemberDto>>(new Uri(node, InternalRoutes.Members)))!;
         return members.Count(m => m.State == "alive") == nodes;
     }
 
@@ -172,12 +150,5 @@ public sealed class BenchCluster : IAsyncDisposable
         {
             settings[k] = v;
         }
-    }
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
+using StemeDb.Contracts;
 
 namespace StemeDb.LoadTest;
 
@@ -21,8 +22,8 @@ public sealed class LeaderMap
 
     public static async Task<LeaderMap> LoadAsync(HttpClient http, Uri node, CancellationToken cancellationToken)
     {
-        MetaRangeDto table = (await http.GetFromJsonAsync<MetaRangeDto>(new Uri(node, "/internal/v1/meta-range"), cancellationToken))!;
-        List<MemberDto> members = (await http.GetFromJsonAsync<List<MemberDto>>(new Uri(node, "/internal/v1/members"), cancellationToken))!;
+        MetaRangeDto table = (await http.GetFromJsonAsync<MetaRangeDto>(new Uri(node, InternalRoutes.MetaRange), cancellationToken))!;
+        List<MemberDto> members = (await http.GetFromJsonAsync<List<MemberDto>>(new Uri(node, InternalRoutes.Members), cancellationToken))!;
         var router = new RangeRouter(MetaRange.Unknown(table.ShardCount));
         router.Apply(table.Descriptors.Select(d => d.ToDescriptor()));
         return new LeaderMap(router, members.ToDictionary(m => m.Id, m => new Uri(m.HttpAddress)));

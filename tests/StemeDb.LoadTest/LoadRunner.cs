@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using HdrHistogram;
+using StemeDb.Contracts;
 
 namespace StemeDb.LoadTest;
 
@@ -150,7 +151,7 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
         if (random.NextDouble() < options.ReadRatio)
         {
             return options.Api == "node"
-                ? new HttpRequestMessage(HttpMethod.Post, new Uri(root, "/internal/v1/query"))
+                ? new HttpRequestMessage(HttpMethod.Post, new Uri(root, InternalRoutes.Query))
                 {
                     Content = new StringContent($"{{\"subject\":{JsonSerializer.Serialize(subject)},\"history\":false}}", Encoding.UTF8, "application/json"),
                 }
@@ -162,7 +163,7 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
         string body = options.Api == "node"
             ? $"{{\"assertions\":[{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}]}}"
             : $"{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}";
-        return new HttpRequestMessage(HttpMethod.Post, new Uri(root, options.Api == "node" ? "/internal/v1/assertions" : "/v1/assertions"))
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(root, options.Api == "node" ? InternalRoutes.Write : "/v1/assertions"))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using StemeDb.Local;
+using StemeDb.Testing;
 
 namespace StemeDb.Local.Tests;
 
@@ -19,48 +19,14 @@ public sealed class LocalClusterTests : IDisposable
         }
     }
 
-    private static int FreeUdpBase(int count)
-    {
-        for (int attempt = 0; attempt < 50; attempt++)
-        {
-            int start = Random.Shared.Next(20_000, 40_000);
-            var sockets = new List<Socket>();
-            try
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                    sockets.Add(s);
-                    s.Bind(new IPEndPoint(IPAddress.Loopback, start + i));
-                }
-
-                return start;
-            }
-            catch (SocketException)
-            {
-            }
-            finally
-            {
-                sockets.ForEach(s => s.Dispose());
-            }
-        }
-
-        throw new InvalidOperationException("no free UDP ports");
-    }
-
     [Fact]
     public async Task Three_nodes_and_a_gateway_in_one_process_serve_writes_and_reads_and_a_second_process_adds_a_node()
     {
-        int swim = FreeUdpBase(4);
+        int swim = FreePorts.UdpRun(4);
         await using LocalCluster first = await LocalCluster.StartAsync(new LocalOptions { SwimBasePort = swim, HttpBasePort = 0, GatewayPort = 0, DataDirectory = _dir });
         Assert.Equal(3, first.Nodes.Count);
         using var http = new HttpClient { BaseAddress = first.GatewayUrl };
-        DateTime deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await http.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "gateway never ready");
-            await Task.Delay(100);
-        }
+        await Poll.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "the gateway is ready");
 
         using HttpResponseMessage written = await http.PostAsync("/v1/assertions", new StringContent("{\"subject\":\"user:42\",\"predicate\":\"name\",\"object\":\"Ada\"}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, written.StatusCode);
@@ -70,12 +36,11 @@ public sealed class LocalClusterTests : IDisposable
 
         // "--seed": a second process joins through node 1's SWIM address.
         await using LocalCluster second = await LocalCluster.StartAsync(new LocalOptions { Nodes = 1, Gateway = false, SwimBasePort = swim + 3, HttpBasePort = 0, Seed = $"127.0.0.1:{swim}", DataDirectory = _dir });
-        deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") < 4)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the fourth node never showed up");
-            await Task.Delay(200);
-        }
+        await Poll.UntilAsync(
+            async () => (await http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Count(m => m.GetProperty("state").GetString() == "alive") >= 4,
+            TimeSpan.FromSeconds(20),
+            "the fourth node shows up alive",
+            step: TimeSpan.FromMilliseconds(200));
     }
 
     [Theory]

@@ -1,8 +1,9 @@
 using System.Net;
+using StemeDb.Contracts;
 
 namespace StemeDb.Node.Tests;
 
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class AppApiTokenTests
 {
     [Fact]
@@ -12,14 +13,14 @@ public sealed class AppApiTokenTests
         using var http = new HttpClient { BaseAddress = cluster.Urls[0] };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
 
-        using HttpResponseMessage refused = await http.GetAsync("/internal/v1/meta-range");
+        using HttpResponseMessage refused = await http.GetAsync(InternalRoutes.MetaRange);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
 
-        using var wrong = new HttpRequestMessage(HttpMethod.Get, "/internal/v1/meta-range") { Headers = { { "dapr-api-token", "guess" } } };
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, InternalRoutes.MetaRange) { Headers = { { "dapr-api-token", "guess" } } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
 
-        using var right = new HttpRequestMessage(HttpMethod.Get, "/internal/v1/meta-range") { Headers = { { "dapr-api-token", "s3cret" } } };
+        using var right = new HttpRequestMessage(HttpMethod.Get, InternalRoutes.MetaRange) { Headers = { { "dapr-api-token", "s3cret" } } };
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
 using StemeDb.Dapr.Testing;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -14,7 +15,7 @@ namespace StemeDb.Node.Tests;
 /// start, and CloudEvent deliveries with their SUCCESS / DROP answers. (Publishing through a sidecar is
 /// exercised end to end against the stand-in of issue #6.)
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class DaprAdapterTests
 {
     private static Task<NodeCluster> StartDaprNode(Uri? grpcEndpoint = null, int nodes = 1) =>
@@ -116,12 +117,7 @@ public sealed class DaprAdapterTests
     {
         await using StandInSidecar sidecar = await PublishingSidecar();
         await using NodeCluster cluster = await StartDaprNode(sidecar.GrpcEndpoint, nodes: 2);
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!sidecar.Published.Any(p => p.Topic == "membership") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
+        await Poll.UntilAsync(() => sidecar.Published.Any(p => p.Topic == "membership"), TimeSpan.FromSeconds(10), "a membership change is published", step: TimeSpan.FromMilliseconds(50));
         global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest joined = sidecar.Published.First(p => p.Topic == "membership");
         MembershipEventDto change = JsonSerializer.Deserialize<MembershipEventDto>(joined.Data.Span, JsonSerializerOptions.Web)!;
         Assert.Equal("joined", change.Kind);

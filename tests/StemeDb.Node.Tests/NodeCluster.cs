@@ -1,10 +1,10 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -12,6 +12,7 @@ namespace StemeDb.Node.Tests;
 internal sealed class NodeCluster : IAsyncDisposable
 {
     public const int Shards = 256;
+    private static readonly string SwimKey = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray());
     private readonly string _root = Path.Combine(Path.GetTempPath(), "stemedb-nodes-" + Guid.NewGuid().ToString("N"));
     private readonly List<int> _swimPorts = [];
     private Dictionary<string, string?> _extra = [];
@@ -28,8 +29,8 @@ internal sealed class NodeCluster : IAsyncDisposable
         var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
         for (int i = 0; i < nodes; i++)
         {
-            cluster._swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
-            cluster.Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+            cluster._swimPorts.Add(FreePorts.Udp());
+            cluster.Urls.Add(new Uri($"http://127.0.0.1:{FreePorts.Tcp()}"));
         }
 
         for (int i = 0; i < nodes; i++)
@@ -52,8 +53,8 @@ internal sealed class NodeCluster : IAsyncDisposable
     /// <param name="settings">Settings of its own, over the cluster's (another genesis, say); a null value removes a setting.</param>
     public async Task AddNodeAsync(Dictionary<string, string?>? settings = null)
     {
-        _swimPorts.Add(FreePort(SocketType.Dgram, ProtocolType.Udp));
-        Urls.Add(new Uri($"http://127.0.0.1:{FreePort(SocketType.Stream, ProtocolType.Tcp)}"));
+        _swimPorts.Add(FreePorts.Udp());
+        Urls.Add(new Uri($"http://127.0.0.1:{FreePorts.Tcp()}"));
         int i = Apps.Count;
         Dictionary<string, string?> own = Settings(i, i + 1);
         foreach ((string key, string? value) in settings ?? [])
@@ -132,54 +133,22 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    private Dictionary<string, string?> Settings(int i, int nodes)
-    {
-        // The loopback preset's timings, as configuration text (the nodes bind their settings from it).
-        SwimConfig swim = SwimConfig.Local();
-        var settings = new Dictionary<string, string?>
+    private Dictionary<string, string?> Settings(int i, int nodes) =>
+        new NodeSettings
         {
-            ["urls"] = Urls[i].ToString(),
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Cluster:NodeId"] = $"stemedb-node-{i + 1}",
-            ["Cluster:Sharding:ShardCount"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:BindAddress"] = "127.0.0.1",
-            ["Cluster:Swim:BindPort"] = _swimPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:ProbeInterval"] = Text(swim.ProbeInterval),
-            ["Cluster:Swim:ProbeTimeout"] = Text(swim.ProbeTimeout),
-            ["Cluster:Swim:GossipInterval"] = Text(swim.GossipInterval),
-            ["Cluster:Swim:PushPullInterval"] = Text(swim.PushPullInterval),
-            ["Cluster:Swim:SuspicionMult"] = swim.SuspicionMult.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Cluster:Swim:Keys:0"] = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)b).ToArray()),
-            ["Node:HttpAddress"] = Urls[i].ToString().TrimEnd('/'),
-            ["Storage:DataDirectory"] = Path.Combine(_root, $"node-{i + 1}"),
-            ["Storage:SyncWrites"] = "false",
-        };
-        for (int g = 0; g < Math.Min(nodes, _genesis); g++)
-        {
-            settings[$"Node:Genesis:{g}"] = $"stemedb-node-{g + 1}";
-        }
-
-        settings["Node:RangeCheckInterval"] = "00:00:00.300";
-        settings["Node:AntiEntropyInterval"] = "00:00:01";
-        foreach ((string key, string? value) in _extra)
-        {
-            settings[key] = value;
-        }
-
-        if (i > 0)
-        {
-            settings["Cluster:Swim:Seeds:0"] = $"127.0.0.1:{_swimPorts[0]}";
-        }
-
-        return settings;
-    }
-
-    private static string Text(TimeSpan value) => value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static int FreePort(SocketType type, ProtocolType protocol)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, type, protocol);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+            NodeId = $"stemedb-node-{i + 1}",
+            Urls = Urls[i],
+            LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
+            ShardCount = Shards,
+            SwimBindAddress = "127.0.0.1",
+            SwimBindPort = _swimPorts[i],
+            SwimKeys = [SwimKey],
+            SwimSeeds = i > 0 ? [$"127.0.0.1:{_swimPorts[0]}"] : [],
+            Genesis = [.. Enumerable.Range(1, Math.Min(nodes, _genesis)).Select(g => $"stemedb-node-{g}")],
+            DataDirectory = Path.Combine(_root, $"node-{i + 1}"),
+            SyncWrites = false,
+            RangeCheckInterval = TimeSpan.FromMilliseconds(300),
+            AntiEntropyInterval = TimeSpan.FromSeconds(1),
+            Extra = _extra,
+        }.WithSwimTimings(SwimConfig.Local()).ToConfiguration(); // the loopback preset's timings
 }

@@ -7,11 +7,12 @@ using StemeDb.Cluster.Sharding;
 using StemeDb.Node;
 using StemeDb.Contracts;
 using StemeDb.Storage;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
 /// <summary>Range leaders at work on loopback nodes: re-replication, split, merge, anti-entropy.</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class RangeWorkTests
 {
     private static NodeId Id(int i) => new($"stemedb-node-{i}");
@@ -19,7 +20,7 @@ public sealed class RangeWorkTests
     private static async Task<NodeCluster> Start(int nodes, Dictionary<string, string?>? extra = null)
     {
         NodeCluster cluster = await NodeCluster.StartAsync(nodes, extra);
-        await Wait.Until(() => Enumerable.Range(0, nodes).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == nodes), TimeSpan.FromSeconds(20), "all nodes see each other");
+        await Poll.UntilAsync(() => Enumerable.Range(0, nodes).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == nodes), TimeSpan.FromSeconds(20), "all nodes see each other");
         return cluster;
     }
 
@@ -38,7 +39,7 @@ public sealed class RangeWorkTests
 
         await cluster.KillAsync(2); // node-3, a follower
         int[] survivors = [0, 1, 3];
-        await Wait.Until(
+        await Poll.UntilAsync(
             () => survivors.All(n => cluster.Node(n).Table.Current.Entries.All(e => e.Descriptor.Replicas.Contains(Id(4)) && !e.Descriptor.Replicas.Contains(Id(3)))),
             TimeSpan.FromSeconds(30),
             "every survivor routes to node-4 instead of node-3");
@@ -81,7 +82,7 @@ public sealed class RangeWorkTests
         }
 
         Assert.Equal(0, failed);
-        await Wait.Until(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length >= 2), TimeSpan.FromSeconds(15), "every node sees the split");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length >= 2), TimeSpan.FromSeconds(15), "every node sees the split");
         Assert.All(cluster.Node(0).Table.Current.Entries, e => Assert.True(e.Descriptor.Generation >= 1));
         foreach ((string subject, string id) in acknowledged)
         {
@@ -101,7 +102,7 @@ public sealed class RangeWorkTests
             new RangeDescriptor(RangeId.Derive(genesis.Id, 1, 100), 100, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
         Assert.Equal(2, cluster.Node(0).Table.Current.Entries.Length);
 
-        await Wait.Until(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 1 && cluster.Node(n).Table.Current.Entries[0].Descriptor.Generation == 2), TimeSpan.FromSeconds(20), "the halves merge again everywhere");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 1 && cluster.Node(n).Table.Current.Entries[0].Descriptor.Generation == 2), TimeSpan.FromSeconds(20), "the halves merge again everywhere");
     }
 
     [Fact]
@@ -125,7 +126,7 @@ public sealed class RangeWorkTests
         }
 
         Assert.Empty(Store(cluster, 2).Read("missed:0"));
-        await Wait.Until(() => missed.All(m => Store(cluster, 2).Read(m.Subject).Any(s => s.Assertion.Id.ToString() == m.Id)), TimeSpan.FromSeconds(15), "node-3 has every missed write");
+        await Poll.UntilAsync(() => missed.All(m => Store(cluster, 2).Read(m.Subject).Any(s => s.Assertion.Id.ToString() == m.Id)), TimeSpan.FromSeconds(15), "node-3 has every missed write");
     }
 
     [Fact]
@@ -138,7 +139,7 @@ public sealed class RangeWorkTests
         int width = NodeCluster.Shards / 8;
         await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [.. Enumerable.Range(0, 8).Select(r =>
             new RangeDescriptor(r == 0 ? genesis.Id : RangeId.Derive(genesis.Id, 1, r * width), r * width, (r + 1) * width, genesis.Replicas, 1, now, Id(1)))]);
-        await Wait.Until(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 8), TimeSpan.FromSeconds(15), "eight ranges everywhere");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 8), TimeSpan.FromSeconds(15), "eight ranges everywhere");
         var written = new List<(string Subject, string Id)>();
         for (int i = 0; i < 200; i++)
         {
@@ -146,7 +147,7 @@ public sealed class RangeWorkTests
         }
 
         await cluster.AddNodeAsync();
-        await Wait.Until(
+        await Poll.UntilAsync(
             () => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Count(e => e.Descriptor.Replicas.Contains(Id(4))) == 6),
             TimeSpan.FromSeconds(30),
             "node-4 replicates 6 of the 8 ranges everywhere");
@@ -159,7 +160,7 @@ public sealed class RangeWorkTests
             int shard = newcomer.ShardOf(subject);
             bool mine = entries.Single(e => e.Contains(shard)).Descriptor.Replicas.Contains(Id(4));
             // node-4 holds exactly the data of the ranges it took over.
-            await Wait.Until(() => newcomer.Read(subject).Any(s => s.Assertion.Id.ToString() == id) == mine, TimeSpan.FromSeconds(10), $"{subject} on node-4: {mine}");
+            await Poll.UntilAsync(() => newcomer.Read(subject).Any(s => s.Assertion.Id.ToString() == id) == mine, TimeSpan.FromSeconds(10), $"{subject} on node-4: {mine}");
         }
     }
 
@@ -177,8 +178,8 @@ public sealed class RangeWorkTests
 
         Assert.All(written, w => Assert.NotNull(w.Id));
         await cluster.RestartAsync(2); // same id, ports and data directory: the partition heals
-        await Wait.Until(() => cluster.Node(0).Swim.Find(Id(3))?.State == NodeState.Alive, TimeSpan.FromSeconds(20), "node-1 sees node-3 alive again");
-        await Wait.Until(
+        await Poll.UntilAsync(() => cluster.Node(0).Swim.Find(Id(3))?.State == NodeState.Alive, TimeSpan.FromSeconds(20), "node-1 sees node-3 alive again");
+        await Poll.UntilAsync(
             () => written.All(w => Store(cluster, 2).Read(w.Subject).Any(s => s.Assertion.Id.ToString() == w.Id)),
             TimeSpan.FromSeconds(20),
             "node-3 has every write made while it was away, on its own disk");

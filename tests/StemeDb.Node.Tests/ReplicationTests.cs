@@ -4,15 +4,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Node;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
-[CollectionDefinition(nameof(ReplicationTests), DisableParallelization = true)]
-public sealed class NodeCollection;
-
 /// <summary>Three nodes on loopback, replication factor 3, direct adapter.</summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class ReplicationTests
 {
     private static readonly NodeId One = new("stemedb-node-1");
@@ -22,7 +21,7 @@ public sealed class ReplicationTests
     private static async Task<NodeCluster> StartThree()
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Wait.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
         return cluster;
     }
 
@@ -45,12 +44,12 @@ public sealed class ReplicationTests
         {
             foreach ((string subject, string id) in ids)
             {
-                await Wait.Until(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
+                await Poll.UntilAsync(async () => (await client.ReadAsync(replica, subject, quorum: false)).Any(a => a.Id == id), TimeSpan.FromSeconds(5), $"{subject} on {replica}");
             }
         }
 
         // Any replica coordinates: node-2, a follower of the genesis range, takes a write itself.
-        using HttpResponseMessage viaFollower = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
+        using HttpResponseMessage viaFollower = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(Two), InternalRoutes.Write), new WriteRequest([new AssertionInput("s", "p", JsonDocument.Parse("1").RootElement, null, null)]));
         Assert.Equal(HttpStatusCode.OK, viaFollower.StatusCode);
 
         // A write routed at a generation the replica holds the range no more gets 421 and the descriptors.
@@ -65,7 +64,7 @@ public sealed class ReplicationTests
         }
 
         // Bad input names the field.
-        using HttpResponseMessage bad = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(One), "/internal/v1/assertions"), new WriteRequest([new AssertionInput("", "p", JsonDocument.Parse("1").RootElement, null, 7)]));
+        using HttpResponseMessage bad = await client.Http.PostAsJsonAsync(new Uri(client.UrlOf(One), InternalRoutes.Write), new WriteRequest([new AssertionInput("", "p", JsonDocument.Parse("1").RootElement, null, 7)]));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         string badBody = await bad.Content.ReadAsStringAsync();
         Assert.Contains("assertions[0].subject", badBody);
@@ -112,7 +111,7 @@ public sealed class ReplicationTests
         Assert.True(acknowledged.Count >= 180, $"only {acknowledged.Count} of 200 writes acknowledged ({failed} failed)");
         Assert.True(acknowledged.Count(a => int.Parse(a.Subject["order:".Length..], System.Globalization.CultureInfo.InvariantCulture) >= 60) >= 120, "writes after the kill were not acknowledged");
         // Any replica coordinates, so the writes went on before SWIM declared node-1 dead; it does, in time.
-        await Wait.Until(() => cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead, TimeSpan.FromSeconds(15), "node-2 finds node-1 dead");
+        await Poll.UntilAsync(() => cluster.Node(1).Swim.Find(One)?.State == NodeState.Dead, TimeSpan.FromSeconds(15), "node-2 finds node-1 dead");
 
         // Every acknowledged write is on a quorum, so a quorum read from a survivor finds it.
         foreach ((string subject, string id) in acknowledged)
@@ -130,7 +129,7 @@ public sealed class ReplicationTests
         await cluster.KillAsync(2);
 
         using HttpResponseMessage response = await client.Http.PostAsJsonAsync(
-            new Uri(client.UrlOf(One), "/internal/v1/assertions"),
+            new Uri(client.UrlOf(One), InternalRoutes.Write),
             new WriteRequest([new AssertionInput("lonely", "p", JsonDocument.Parse("1").RootElement, null, null)]));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         string body = await response.Content.ReadAsStringAsync();

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
+using StemeDb.Contracts;
 using StemeDb.Node;
 
 namespace StemeDb.Node.Tests;
@@ -44,7 +45,7 @@ internal sealed class RoutingClient : IDisposable
             NodeId leader = route.Leader;
             try
             {
-                using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(UrlOf(leader), "/internal/v1/assertions"), body);
+                using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(UrlOf(leader), InternalRoutes.Write), body);
                 if (response.IsSuccessStatusCode)
                 {
                     return (await response.Content.ReadFromJsonAsync<WriteResponse>())!.Ids.Single();
@@ -69,24 +70,24 @@ internal sealed class RoutingClient : IDisposable
     /// <summary>A majority read coordinated by <paramref name="via"/> (quorum), or that node's own copy.</summary>
     public async Task<List<AssertionDto>> ReadAsync(NodeId via, string subject, bool quorum, bool history = false)
     {
-        using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(UrlOf(via), quorum ? "/internal/v1/query" : "/internal/v1/local/read"), new QueryRequest(subject, null, history));
+        using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(UrlOf(via), quorum ? InternalRoutes.Query : InternalRoutes.LocalRead), new QueryRequest(subject, null, history));
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<List<AssertionDto>>())!;
     }
 
     /// <summary>A majority read coordinated by <paramref name="via"/>, as it answers (200, 503, 421).</summary>
     public Task<HttpResponseMessage> QueryAsync(NodeId via, string subject, bool history = false) =>
-        _http.PostAsJsonAsync(new Uri(UrlOf(via), "/internal/v1/query"), new QueryRequest(subject, null, history));
+        _http.PostAsJsonAsync(new Uri(UrlOf(via), InternalRoutes.Query), new QueryRequest(subject, null, history));
 
     public Task<HttpResponseMessage> RetractAsync(NodeId via, string subject, string id) =>
-        _http.PostAsJsonAsync(new Uri(UrlOf(via), "/internal/v1/retract"), new RetractRequest(subject, id));
+        _http.PostAsJsonAsync(new Uri(UrlOf(via), InternalRoutes.Retract), new RetractRequest(subject, id));
 
     /// <summary>A peer's replicate call (this cluster's id, no clock) routed at <paramref name="range"/>.</summary>
     public Task<HttpResponseMessage> ReplicateAsync(NodeId to, List<AssertionDto> assertions, RangeDescriptor range, List<RetractionDto>? retractions = null) =>
-        _http.SendAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(UrlOf(to), "/internal/v1/replicate"))
+        _http.SendAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(UrlOf(to), InternalRoutes.Replicate))
         {
             Content = JsonContent.Create(new ReplicateRequest(assertions, retractions ?? [], [RangeDescriptorDto.From(range)])),
-            Headers = { { InternalHeaders.Cluster, _cluster.Node(0).ClusterId.ToString() } },
+            Headers = { { InternalHeaderNames.Cluster, _cluster.Node(0).ClusterId.ToString() } },
         });
 
     public void Dispose() => _http.Dispose();
@@ -94,7 +95,7 @@ internal sealed class RoutingClient : IDisposable
     private async Task RefreshAsync(HttpResponseMessage response)
     {
         using JsonDocument problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        List<RangeDescriptorDto> descriptors = problem.RootElement.GetProperty("descriptors").Deserialize<List<RangeDescriptorDto>>(JsonSerializerOptions.Web)!;
+        List<RangeDescriptorDto> descriptors = problem.RootElement.GetProperty(Misdirected.DescriptorsField).Deserialize<List<RangeDescriptorDto>>(JsonSerializerOptions.Web)!;
         _router.Apply(descriptors.Select(d => d.ToDescriptor()));
     }
 }

@@ -11,6 +11,7 @@ using StemeDb.Cluster.Time;
 using StemeDb.Contracts.Wire;
 using StemeDb.Contracts;
 using StemeDb.Storage;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -20,7 +21,7 @@ namespace StemeDb.Node.Tests;
 /// Anti-entropy is slowed down to ten minutes in these tests, so that it cannot repair what the rule under
 /// test has to get right by itself.
 /// </summary>
-[Collection(nameof(ReplicationTests))]
+[Collection(LoopbackClusters.Name)]
 public sealed class SafetyTests
 {
     private static readonly Dictionary<string, string?> NoAntiEntropy = new() { ["Node:AntiEntropyInterval"] = "00:10:00" };
@@ -32,7 +33,7 @@ public sealed class SafetyTests
     private static async Task<NodeCluster> Start(int nodes, Dictionary<string, string?>? extra = null)
     {
         NodeCluster cluster = await NodeCluster.StartAsync(nodes, extra ?? NoAntiEntropy);
-        await Wait.Until(() => Enumerable.Range(0, nodes).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == nodes), TimeSpan.FromSeconds(20), $"{nodes} nodes see each other");
+        await Poll.UntilAsync(() => Enumerable.Range(0, nodes).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == nodes), TimeSpan.FromSeconds(20), $"{nodes} nodes see each other");
         return cluster;
     }
 
@@ -84,14 +85,14 @@ public sealed class SafetyTests
         await cluster.KillAsync(0);
         written.AddRange(await WriteAsync(client, "missed", 30));
         await cluster.RestartAsync(0);
-        await Wait.Until(() => Enumerable.Range(0, 3).All(i => cluster.Node(i).Swim.ActiveMemberCount == 3), TimeSpan.FromSeconds(20), "node-1 is back");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 3).All(i => cluster.Node(i).Swim.ActiveMemberCount == 3), TimeSpan.FromSeconds(20), "node-1 is back");
         Assert.DoesNotContain(Store(cluster, 0).Read("missed:0"), _ => true); // it really missed them
 
         // A fourth node joins and node-3 dies: node-1 leads again and replaces node-3 with node-4.
         await cluster.AddNodeAsync();
-        await Wait.Until(() => cluster.Node(0).Swim.ActiveMemberCount == 4, TimeSpan.FromSeconds(20), "node-4 joined");
+        await Poll.UntilAsync(() => cluster.Node(0).Swim.ActiveMemberCount == 4, TimeSpan.FromSeconds(20), "node-4 joined");
         await cluster.KillAsync(2);
-        await Wait.Until(
+        await Poll.UntilAsync(
             () => cluster.Node(0).Table.Current.Entries.All(e => e.Descriptor.Replicas.Contains(Id(4)) && !e.Descriptor.Replicas.Contains(Id(3))),
             TimeSpan.FromSeconds(30),
             "node-4 replaces node-3");
@@ -123,7 +124,7 @@ public sealed class SafetyTests
             4,
             new(NoAntiEntropy) { ["Node:RangeCheckInterval"] = "00:10:00", ["Node:ReplicaTimeout"] = "00:00:10" },
             perNodeServices: i => i == 0 ? hold.Install : null);
-        await Wait.Until(() => Enumerable.Range(0, 4).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 4), TimeSpan.FromSeconds(20), "four nodes see each other");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 4).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 4), TimeSpan.FromSeconds(20), "four nodes see each other");
         using var client = new RoutingClient(cluster, 3);
         RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
         HlcTimestamp now = cluster.Node(0).Clock.Now();
@@ -131,7 +132,7 @@ public sealed class SafetyTests
         await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
             new RangeDescriptor(genesis.Id, 0, half, genesis.Replicas, 1, now, Id(1)),
             new RangeDescriptor(RangeId.Derive(genesis.Id, 1, half), half, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
-        await Wait.Until(() => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Length == 2), TimeSpan.FromSeconds(10), "two ranges everywhere");
+        await Poll.UntilAsync(() => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Length == 2), TimeSpan.FromSeconds(10), "two ranges everywhere");
         RangeDescriptor second = cluster.Node(1).Table.Current.Entries[1].Descriptor;
 
         string[] subjects = [.. Enumerable.Range(0, 200).Select(i => $"batch:{i}")];
@@ -139,8 +140,8 @@ public sealed class SafetyTests
         Assert.Contains(subjects, s => cluster.Node(0).Router.Route(s).Entry.StartShard == half);
         hold.Held = uri => true;
         using var patient = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        Task<HttpResponseMessage> batch = patient.PostAsJsonAsync(new Uri(cluster.Urls[0], "/internal/v1/assertions"), new WriteRequest([.. subjects.Select(s => new AssertionInput(s, "p", JsonDocument.Parse("1").RootElement, null, null))]));
-        await Wait.Until(() => hold.Waiting > 0, TimeSpan.FromSeconds(10), "node-1 sent the batch on");
+        Task<HttpResponseMessage> batch = patient.PostAsJsonAsync(new Uri(cluster.Urls[0], InternalRoutes.Write), new WriteRequest([.. subjects.Select(s => new AssertionInput(s, "p", JsonDocument.Parse("1").RootElement, null, null))]));
+        await Poll.UntilAsync(() => hold.Waiting > 0, TimeSpan.FromSeconds(10), "node-1 sent the batch on");
 
         var moved = new RangeDescriptor(second.Id, second.StartShard, second.EndShard, [Id(2), Id(3), Id(4)], second.Generation + 1, cluster.Node(1).Clock.Now(), Id(2));
         await cluster.ProposeAsync(1, RangeChangeKind.Replicate, [second], [moved]);
@@ -191,7 +192,7 @@ public sealed class SafetyTests
         {
             protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
             {
-                if (request.RequestUri!.AbsolutePath == "/internal/v1/replicate" && hold.Held(request.RequestUri))
+                if (request.RequestUri!.AbsolutePath == InternalRoutes.Replicate && hold.Held(request.RequestUri))
                 {
                     Interlocked.Increment(ref hold._waiting);
                     for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
@@ -242,7 +243,7 @@ public sealed class SafetyTests
         await cluster.KillAsync(0);
         (string subject, string id) = (await WriteAsync(client, "missed-by-one", 1))[0];
         await cluster.RestartAsync(0);
-        await Wait.Until(() => cluster.Node(0).IsReady && cluster.Node(0).Swim.ActiveMemberCount == 3, TimeSpan.FromSeconds(20), "node-1 is back");
+        await Poll.UntilAsync(() => cluster.Node(0).IsReady && cluster.Node(0).Swim.ActiveMemberCount == 3, TimeSpan.FromSeconds(20), "node-1 is back");
         Assert.Empty(Store(cluster, 0).Read(subject));
 
         using HttpResponseMessage retract = await client.RetractAsync(Id(1), subject, id);
@@ -293,7 +294,7 @@ public sealed class SafetyTests
         // Its internal calls are refused as well: a table from another cluster is never merged.
         using var http = new HttpClient();
         var message = new MetaRangeDto(NodeCluster.Shards, [RangeDescriptorDto.From(ours with { })], "0123456789abcdef");
-        using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(cluster.Urls[0], "/internal/v1/meta-range")) { Content = JsonContent.Create(message) };
+        using var post = new HttpRequestMessage(HttpMethod.Post, new Uri(cluster.Urls[0], InternalRoutes.MetaRange)) { Content = JsonContent.Create(message) };
         post.Headers.Add(InternalHeaders.Cluster, "0123456789abcdef");
         using HttpResponseMessage refused = await http.SendAsync(post);
         Assert.Equal(HttpStatusCode.PreconditionFailed, refused.StatusCode);
@@ -310,7 +311,7 @@ public sealed class SafetyTests
 
         HttpRequestMessage Call(HlcTimestamp clock)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.Urls[0], "/internal/v1/meta-range"));
+            var request = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.Urls[0], InternalRoutes.MetaRange));
             request.Headers.Add(InternalHeaders.Cluster, node.ClusterId.ToString());
             request.Headers.Add(InternalHeaders.Sender, "stemedb-node-2");
             request.Headers.Add(InternalHeaders.Clock, clock.Packed.ToString(CultureInfo.InvariantCulture));

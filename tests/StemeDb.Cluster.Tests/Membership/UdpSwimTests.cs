@@ -3,21 +3,22 @@ using System.Net.Sockets;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Membership.Transport;
+using StemeDb.Testing;
 
 namespace StemeDb.Cluster.Tests.Membership;
-
-[CollectionDefinition(nameof(UdpSwimTests), DisableParallelization = true)]
-public sealed class UdpCollection;
 
 /// <summary>
 /// SWIM over real UDP sockets on loopback, with real time. Timings are shortened (300 ms periods) so the
 /// tests run in seconds; they run alone, since a starved CPU makes any failure detector see ghosts.
 /// </summary>
-[Collection(nameof(UdpSwimTests))]
+[Collection(LoopbackUdpMembership.Name)]
 public sealed class UdpSwimTests : IAsyncLifetime
 {
     private static readonly byte[] ClusterKey = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
     private readonly List<SwimMembership> _members = [];
+
+    // Checked finely: each wait is only a few probe periods (300 ms) long.
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(50);
 
     private static SwimConfig Config()
     {
@@ -57,18 +58,8 @@ public sealed class UdpSwimTests : IAsyncLifetime
             all.Add(m);
         }
 
-        await Eventually(() => all.All(m => m.ActiveMembers.Count == n), TimeSpan.FromSeconds(15), "everyone sees everyone");
+        await Poll.UntilAsync(() => all.All(m => m.ActiveMembers.Count == n), TimeSpan.FromSeconds(15), "everyone sees everyone", step: Step);
         return all;
-    }
-
-    private static async Task Eventually(Func<bool> condition, TimeSpan limit, string what)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(50);
-        }
     }
 
     [Fact]
@@ -111,7 +102,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
         SwimMembership victim = all[3];
         await victim.DisposeAsync(); // its socket closes: no goodbye, like kill -9
         SwimMembership[] rest = [.. all.Where(m => m != victim)];
-        await Eventually(() => rest.All(m => m.Find(victim.LocalId)?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "all mark node-3 dead");
+        await Poll.UntilAsync(() => rest.All(m => m.Find(victim.LocalId)?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "all mark node-3 dead", step: Step);
         Assert.All(rest, m => Assert.Equal(4, m.ActiveMembers.Count));
     }
 
@@ -134,7 +125,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
         SwimMembership leaver = all[2];
         await leaver.LeaveAsync(TimeSpan.FromSeconds(5));
         SwimMembership[] rest = [.. all.Where(m => m != leaver)];
-        await Eventually(() => rest.All(m => m.Find(leaver.LocalId)?.State == NodeState.Left), TimeSpan.FromSeconds(10), "all mark node-2 left");
+        await Poll.UntilAsync(() => rest.All(m => m.Find(leaver.LocalId)?.State == NodeState.Left), TimeSpan.FromSeconds(10), "all mark node-2 left", step: Step);
         await Task.Delay(TimeSpan.FromSeconds(3)); // and it stays left: nobody later calls it dead
         Assert.All(rest, m => Assert.Equal(NodeState.Left, m.Find(leaver.LocalId)?.State));
         lock (deaths)
@@ -152,11 +143,11 @@ public sealed class UdpSwimTests : IAsyncLifetime
         int port = old.Self.SwimAddress.Port;
         await old.DisposeAsync();
         SwimMembership[] rest = [.. all.Take(4)];
-        await Eventually(() => rest.All(m => m.Find(old.LocalId)?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "all mark node-4 dead");
+        await Poll.UntilAsync(() => rest.All(m => m.Find(old.LocalId)?.State == NodeState.Dead), TimeSpan.FromSeconds(20), "all mark node-4 dead", step: Step);
 
         SwimMembership again = Start(4, port);
         await again.JoinAsync([all[0].Self.SwimAddress]);
-        await Eventually(() => rest.All(m => m.Find(again.LocalId)?.State == NodeState.Alive), TimeSpan.FromSeconds(15), "node-4 alive everywhere");
+        await Poll.UntilAsync(() => rest.All(m => m.Find(again.LocalId)?.State == NodeState.Alive), TimeSpan.FromSeconds(15), "node-4 alive everywhere", step: Step);
         Assert.True(again.Self.Incarnation > before);
         Assert.All(rest, m => Assert.Equal(again.Self.Incarnation, m.Find(again.LocalId)!.Incarnation));
     }
@@ -184,7 +175,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
         byte[] datagram = SwimCodec.EncodeDatagram(new Keyring([ClusterKey]), new SuspectMessage(accused.LocalId, incarnation, new NodeId("node-9")));
         socket.SendTo(datagram, all[0].Self.SwimAddress);
 
-        await Eventually(() => all.All(m => m.Find(accused.LocalId)!.Incarnation > incarnation && m.Find(accused.LocalId)!.State == NodeState.Alive), TimeSpan.FromSeconds(10), "the refutation reached everyone");
+        await Poll.UntilAsync(() => all.All(m => m.Find(accused.LocalId)!.Incarnation > incarnation && m.Find(accused.LocalId)!.State == NodeState.Alive), TimeSpan.FromSeconds(10), "the refutation reached everyone", step: Step);
         Assert.True(accused.Stats.Refutations >= 1);
         await Task.Delay(TimeSpan.FromSeconds(2));
         lock (events)
@@ -204,7 +195,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
             socket.SendTo(SwimCodec.EncodeDatagram(stranger, new Ping((uint)i, member.LocalId, new NodeId("intruder"))), member.Self.SwimAddress);
         }
 
-        await Eventually(() => member.Stats.DroppedUnauthenticated == 10, TimeSpan.FromSeconds(5), "10 datagrams refused");
+        await Poll.UntilAsync(() => member.Stats.DroppedUnauthenticated == 10, TimeSpan.FromSeconds(5), "10 datagrams refused", step: Step);
         byte[] buffer = new byte[2048];
         Assert.Throws<SocketException>(() => socket.Receive(buffer)); // no ack for an unauthenticated ping
 
@@ -258,7 +249,7 @@ public sealed class UdpSwimTests : IAsyncLifetime
         }
 
         // Still alive and answering.
-        await Eventually(() => member.Stats.DroppedMalformed + member.Stats.DroppedUnauthenticated > 50_000, TimeSpan.FromSeconds(30), "most garbage was seen and dropped");
+        await Poll.UntilAsync(() => member.Stats.DroppedMalformed + member.Stats.DroppedUnauthenticated > 50_000, TimeSpan.FromSeconds(30), "most garbage was seen and dropped", step: Step);
         AssertPingAnswered(socket, member, 4242);
     }
 }
