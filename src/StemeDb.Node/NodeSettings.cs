@@ -62,6 +62,9 @@ public sealed record NodeSettings
     /// <summary><c>Cluster:Sharding:ShardCount</c>.</summary>
     public int? ShardCount { get; init; }
 
+    /// <summary>How many ranges the genesis table has (<c>Cluster:Sharding:InitialRanges</c>; 0 is 8 per founder).</summary>
+    public int? InitialRanges { get; init; }
+
     /// <summary>The founding members, the same list on every node of a cluster (<c>Node:Genesis</c>).</summary>
     public IReadOnlyList<string> Genesis { get; init; } = [];
 
@@ -120,6 +123,7 @@ public sealed record NodeSettings
 
         pairs[$"{ClusterSection}:{nameof(ClusterConfig.NodeId)}"] = NodeId;
         Put(pairs, $"{ShardingSection}:{nameof(ShardingConfig.ShardCount)}", ShardCount);
+        Put(pairs, $"{ShardingSection}:{nameof(ShardingConfig.InitialRanges)}", InitialRanges);
         Put(pairs, $"{SwimSection}:{nameof(SwimConfig.BindAddress)}", SwimBindAddress);
         Put(pairs, $"{SwimSection}:{nameof(SwimConfig.BindPort)}", SwimBindPort);
         Put(pairs, $"{SwimSection}:{nameof(SwimConfig.ProbeInterval)}", SwimProbeInterval);

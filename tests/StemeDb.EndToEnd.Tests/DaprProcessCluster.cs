@@ -49,6 +49,8 @@ public sealed class DaprProcessCluster : IAsyncDisposable
                 env["ASPNETCORE_URLS"] = url.ToString();
                 env["Logging__LogLevel__Default"] = "Warning";
                 env["Cluster__NodeId"] = id;
+                // One genesis range, so that the writes grow it past the threshold and the split goes out over the broker.
+                env["Cluster__Sharding__InitialRanges"] = "1";
                 env["Cluster__Sharding__SplitThresholdBytes"] = splitThresholdBytes.ToString(CultureInfo.InvariantCulture);
                 env["Cluster__Sharding__MergeThresholdBytes"] = "0";
                 env["Cluster__Sharding__StrandedRangeBytes"] = "0";

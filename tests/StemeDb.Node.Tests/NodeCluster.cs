@@ -3,7 +3,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Cluster.Configuration;
-using StemeDb.Node;
 using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
@@ -17,6 +16,7 @@ internal sealed class NodeCluster : IAsyncDisposable
     private readonly List<int> _swimPorts = [];
     private Dictionary<string, string?> _extra = [];
     private int _genesis = 3;
+    private int _initialRanges = 1;
 
     public List<WebApplication?> Apps { get; } = [];
 
@@ -24,9 +24,13 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     /// <param name="perNode">Settings for node i (0-based) at its URL, e.g. the environment of its own sidecar.</param>
     /// <param name="perNodeServices">Services of node i (0-based) replaced after the defaults.</param>
-    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3, Func<int, Uri, Task<Dictionary<string, string?>>>? perNode = null, Func<int, Action<IServiceCollection>?>? perNodeServices = null)
+    /// <param name="initialRanges">
+    /// Ranges in the genesis table: one by default, so that a test's splits and moves start from one known
+    /// range; 0 is the product's default (8 per founder).
+    /// </param>
+    public static async Task<NodeCluster> StartAsync(int nodes, Dictionary<string, string?>? extra = null, int genesis = 3, Func<int, Uri, Task<Dictionary<string, string?>>>? perNode = null, Func<int, Action<IServiceCollection>?>? perNodeServices = null, int initialRanges = 1)
     {
-        var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis };
+        var cluster = new NodeCluster { _extra = extra ?? [], _genesis = genesis, _initialRanges = initialRanges };
         for (int i = 0; i < nodes; i++)
         {
             cluster._swimPorts.Add(FreePorts.Udp());
@@ -140,6 +144,7 @@ internal sealed class NodeCluster : IAsyncDisposable
             Urls = Urls[i],
             LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
             ShardCount = Shards,
+            InitialRanges = _initialRanges,
             SwimBindAddress = "127.0.0.1",
             SwimBindPort = _swimPorts[i],
             SwimKeys = [SwimKey],

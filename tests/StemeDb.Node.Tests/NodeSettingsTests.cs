@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Hosting;
-using StemeDb.Node;
 using StemeDb.Storage;
 
 namespace StemeDb.Node.Tests;
@@ -22,6 +21,7 @@ public sealed class NodeSettingsTests
         Urls = new Uri("http://127.0.0.1:5002"),
         LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning },
         ShardCount = 256,
+        InitialRanges = 1,
         SwimBindAddress = "127.0.0.1",
         SwimBindPort = 7947,
         SwimKeys = [Key],
@@ -43,6 +43,7 @@ public sealed class NodeSettingsTests
             ["Logging:LogLevel:Default"] = "Warning",
             ["Cluster:NodeId"] = "stemedb-node-2",
             ["Cluster:Sharding:ShardCount"] = "256",
+            ["Cluster:Sharding:InitialRanges"] = "1",
             ["Cluster:Swim:BindAddress"] = "127.0.0.1",
             ["Cluster:Swim:BindPort"] = "7947",
             ["Cluster:Swim:ProbeInterval"] = "00:00:00.3000000",
@@ -78,6 +79,7 @@ public sealed class NodeSettingsTests
         Assert.Empty(errors);
         Assert.Equal("stemedb-node-2", cluster.NodeId);
         Assert.Equal(256, cluster.Sharding.ShardCount);
+        Assert.Equal(1, cluster.Sharding.InitialRanges);
         Assert.Equal(7947, cluster.Swim.BindPort);
         Assert.Equal(["127.0.0.1:7946"], cluster.Swim.Seeds);
         Assert.Equal(SwimConfig.Local().ProbeTimeout, cluster.Swim.ProbeTimeout);
