@@ -4,7 +4,7 @@ using StemeDb.Cluster.Time;
 namespace StemeDb.Contracts;
 
 /// <summary>
-/// An immutable fact about a subject (DESIGN §2). Its <see cref="Id"/> is the BLAKE3 hash of its canonical
+/// An immutable fact about a subject (README, "Storage and the node app"). Its <see cref="Id"/> is the BLAKE3 hash of its canonical
 /// form (<see cref="CanonicalForm"/>), which leaves out <see cref="AssertedAt"/>: the same fact written
 /// twice, or a write retried, is one assertion, and replicas merge by set union. Where two copies of one
 /// assertion carry different times, the earlier is kept, so the merge is the same in any order.

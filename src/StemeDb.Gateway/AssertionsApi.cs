@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Hashing;
 using StemeDb.Contracts;

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts;

@@ -1,4 +1,3 @@
-using Dapr;
 using Microsoft.Extensions.Http.Resilience;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Contracts;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts;

@@ -1,7 +1,5 @@
-using Dapr;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Contracts;
 using StemeDb.Contracts.Wire;

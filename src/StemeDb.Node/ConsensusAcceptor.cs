@@ -3,7 +3,6 @@ using System.Text.Json;
 using StemeDb.Cluster.Consensus;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
-using StemeDb.Contracts;
 using StemeDb.Storage;
 
 namespace StemeDb.Node;

@@ -1,5 +1,4 @@
 using StemeDb.Cluster.Consensus;
-using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
 using StemeDb.Contracts;

@@ -1,6 +1,5 @@
 using StemeDb.Contracts;
 using System.Globalization;
-using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Time;
 
 namespace StemeDb.Node;

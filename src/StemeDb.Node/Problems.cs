@@ -2,7 +2,6 @@ using System.Text.Json;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
 using StemeDb.Contracts;
-using StemeDb.Storage;
 
 namespace StemeDb.Node;
 

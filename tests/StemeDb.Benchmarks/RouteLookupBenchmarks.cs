@@ -9,7 +9,7 @@ namespace StemeDb.Benchmarks;
 
 /// <summary>
 /// subject → owner: BLAKE3 of the subject, jump hash to a shard, shard → range, first live replica.
-/// Target (DESIGN §8): at most 250 ns median and 0 bytes allocated per lookup.
+/// Target (README, "Performance"): at most 250 ns median and 0 bytes allocated per lookup.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]

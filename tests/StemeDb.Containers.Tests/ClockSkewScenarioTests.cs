@@ -12,7 +12,7 @@ namespace StemeDb.Containers.Tests;
 /// A node whose wall clock steps ahead of the others' while it runs and leads ranges (libfaketime, which
 /// that node runs under at offset 0; see <see cref="ContainerCluster.SkewableNode"/>): once within
 /// the maximum clock offset (500 ms) and once beyond it, for <see cref="Hold"/> under the workload, then
-/// back to 0. DESIGN §4: every message carries an HLC reading the receiver observes, and a peer further
+/// back to 0. README, "Guarantees": every message carries an HLC reading the receiver observes, and a peer further
 /// ahead than the maximum offset is refused; either way no acknowledged write may be lost, no read stale,
 /// no retraction undone. The offset the node's clock really had is measured from the HLC timestamp it
 /// gives a write it leads.

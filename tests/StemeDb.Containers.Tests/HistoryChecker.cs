@@ -1,7 +1,7 @@
 namespace StemeDb.Containers.Tests;
 
 /// <summary>
-/// Checks a workload's history against the guarantees a client is given (DESIGN §4): an acknowledged
+/// Checks a workload's history against the guarantees a client is given (README, "Guarantees"): an acknowledged
 /// write is never lost and every read that begins after its acknowledgement sees it; an acknowledged
 /// retraction is never undone. Only acknowledged operations bind: a refused one did not happen, an
 /// indeterminate one may have, so neither its presence nor its absence is a violation. A read that misses

@@ -9,7 +9,7 @@ namespace StemeDb.Containers.Tests;
 /// gateways still reach it, a range leader cut off from its two fellow replicas only, and a gateway cut
 /// off from one leader only (one way). Each cut lasts
 /// <see cref="Cut"/> under the workload, then heals, and the workload goes on past twice the nodes' drop
-/// grace (so data a node dropped after the heal is gone by the read-back). DESIGN §4: the side without a
+/// grace (so data a node dropped after the heal is gone by the read-back). README, "Guarantees": the side without a
 /// majority of a range's replicas cannot change that range, a write is acknowledged by a majority of the
 /// listed replicas, a read is answered only from a majority; so no acknowledged write may be lost, no
 /// read may be stale, no retraction undone.

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StemeDb.Cluster.Time;
-using StemeDb.Contracts;
 
 namespace StemeDb.Contracts.Tests;
 

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using StemeDb.Dapr.Testing;
 
 namespace StemeDb.Dapr.Testing.Tests;
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Dapr.Testing;
 using StemeDb.Node;

@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using StemeDb.Gateway;
 using StemeDb.Testing;
 
 namespace StemeDb.Gateway.Tests;

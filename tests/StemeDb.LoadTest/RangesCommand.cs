@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using StemeDb.Cluster.Sharding;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using StemeDb.Local;
 using StemeDb.Testing;
 
 namespace StemeDb.Local.Tests;

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
 using StemeDb.Dapr.Testing;
-using StemeDb.Node;
 using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;

@@ -1,10 +1,8 @@
 using StemeDb.Contracts.Wire;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Node;
 using StemeDb.Contracts;
 using StemeDb.Storage;
 using StemeDb.Testing;

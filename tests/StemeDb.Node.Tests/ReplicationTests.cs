@@ -5,7 +5,6 @@ using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts;
-using StemeDb.Node;
 using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;

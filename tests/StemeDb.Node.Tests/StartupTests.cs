@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using StemeDb.Cluster.Configuration;
-using StemeDb.Node;
 using StemeDb.Storage;
 
 namespace StemeDb.Node.Tests;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 
-using StemeDb.Contracts;
 
 namespace StemeDb.Storage.Tests;
 

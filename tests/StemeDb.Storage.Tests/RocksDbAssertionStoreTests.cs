@@ -1,7 +1,6 @@
 using System.Text.Json;
 using StemeDb.Cluster.Time;
 using StemeDb.Contracts;
-using StemeDb.Storage;
 
 namespace StemeDb.Storage.Tests;
 

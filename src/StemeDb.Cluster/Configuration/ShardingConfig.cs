@@ -1,7 +1,7 @@
 namespace StemeDb.Cluster.Configuration;
 
 /// <summary>
-/// Shards and ranges (DESIGN §3). Defaults: S = 4096, three replicas, split above 64 MiB, merge below
+/// Shards and ranges (README, "Configuration"). Defaults: S = 4096, three replicas, split above 64 MiB, merge below
 /// 20 MiB. Settings live under <c>Cluster:Sharding</c>.
 /// </summary>
 public sealed class ShardingConfig

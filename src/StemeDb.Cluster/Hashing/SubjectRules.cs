@@ -4,7 +4,7 @@ using StemeDb.Cluster.Errors;
 
 namespace StemeDb.Cluster.Hashing;
 
-/// <summary>What makes a subject valid: 1..1024 bytes of well-formed UTF-8 (DESIGN §2).</summary>
+/// <summary>What makes a subject valid: 1..1024 bytes of well-formed UTF-8 (README, "Storage and the node app").</summary>
 public static class SubjectRules
 {
     public const int MinBytes = 1;

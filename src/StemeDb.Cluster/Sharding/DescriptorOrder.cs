@@ -1,7 +1,7 @@
 namespace StemeDb.Cluster.Sharding;
 
 /// <summary>
-/// The last-writer-wins order of descriptors (DESIGN §4): generation, then HLC timestamp, then proposer.
+/// The last-writer-wins order of descriptors (README, "Guarantees"): generation, then HLC timestamp, then proposer.
 /// The remaining fields only break ties between descriptors that differ but share those three (a buggy
 /// or malicious proposer), so that the order is total and every node picks the same winner.
 /// </summary>

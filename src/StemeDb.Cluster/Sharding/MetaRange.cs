@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Time;
@@ -11,7 +10,7 @@ namespace StemeDb.Cluster.Sharding;
 /// The merge rule is defined per shard: every shard is held by the greatest descriptor (in
 /// <see cref="DescriptorOrder"/>: generation, HLC, proposer) among all descriptors ever applied that
 /// contain it. The table is therefore a function of the <em>set</em> of descriptors received, which gives
-/// the three invariants of DESIGN §4 by construction: the same updates in any order and with any
+/// the three meta-range invariants (README, "Guarantees") by construction: the same updates in any order and with any
 /// duplicates give the same table (a max over a set); every shard is always held (the genesis descriptor
 /// descriptors cover <c>[0, S)</c>), by exactly one run; and the generation holding a shard never goes down (the set
 /// only grows and generation is compared first). A descriptor that wins nowhere is dropped: it can

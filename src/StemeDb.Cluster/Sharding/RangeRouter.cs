@@ -87,13 +87,6 @@ public sealed class RangeRouter
 
     public bool Apply(MetaRangeUpdate update) => _table.Apply(update);
 
-    /// <summary>Refreshes the cache from a "range moved" answer, so the retry goes to the new owner.</summary>
-    public bool Refresh(RangeMovedException moved)
-    {
-        ArgumentNullException.ThrowIfNull(moved);
-        return _table.Apply(moved.Current);
-    }
-
     private bool UpdateDead(NodeId node, bool dead)
     {
         lock (_lock)

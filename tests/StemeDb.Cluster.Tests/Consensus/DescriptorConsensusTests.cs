@@ -1,4 +1,3 @@
-using StemeDb.Cluster.Consensus;
 using Xunit.Abstractions;
 
 namespace StemeDb.Cluster.Tests.Consensus;

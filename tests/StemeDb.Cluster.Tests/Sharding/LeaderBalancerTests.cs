@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using CsCheck;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Cluster.Membership;

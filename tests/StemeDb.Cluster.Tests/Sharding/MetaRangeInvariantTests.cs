@@ -3,7 +3,7 @@ using StemeDb.Cluster.Sharding;
 
 namespace StemeDb.Cluster.Tests.Sharding;
 
-/// <summary>The three invariants of DESIGN §4, each over 1000 random histories (see <see cref="MetaRangeHistory"/>).</summary>
+/// <summary>The three meta-range invariants (README, "Guarantees"), each over 1000 random histories (see <see cref="MetaRangeHistory"/>).</summary>
 public class MetaRangeInvariantTests
 {
     private const int Histories = 1000;

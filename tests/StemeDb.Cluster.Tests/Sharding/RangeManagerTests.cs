@@ -60,7 +60,7 @@ public class RangeManagerTests
     }
 
     [Theory]
-    [InlineData(5, 10, true)]   // 15 < 20: the DESIGN rule
+    [InlineData(5, 10, true)]   // 15 < 20: the merge rule
     [InlineData(15, 10, false)] // 25: too big, and neither side is nearly empty
     [InlineData(0, 50, true)]   // an empty range is not stranded beside a large one
     [InlineData(1, 63, true)]   // 1 MiB into 63: 64, not above the split threshold

@@ -95,7 +95,7 @@ public class RangeRouterTests
     }
 
     [Fact]
-    public void A_range_moved_answer_with_newer_descriptors_refreshes_the_cache()
+    public void The_descriptors_of_a_misdirected_answer_refresh_the_cache()
     {
         // The gateway's cache is one table; the node's is ahead by a split and a replica move.
         MetaRange cache = Table(64, 1, 2, 3);
@@ -107,12 +107,12 @@ public class RangeRouterTests
         string subject = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(s => router.Route(s).Shard >= 20);
         Assert.Equal(N(1), router.Route(subject).Leader);
 
-        int shard = router.Route(subject).Shard;
-        var moved = new RangeMovedException(shard, nodeTable.Current.DescriptorsOverlapping(0, 64));
-        Assert.True(router.Refresh(moved));
+        // The body of a 421 from the node: the descriptors it holds over the span asked about.
+        RangeDescriptor[] misdirected = [.. nodeTable.Current.DescriptorsOverlapping(0, 64)];
+        Assert.True(router.Apply(misdirected));
         Assert.Equal(N(4), router.Route(subject).Leader);
         Assert.Equal(2, router.Route(subject).Descriptor.Generation);
-        Assert.False(router.Refresh(moved)); // already known: nothing to do
+        Assert.False(router.Apply(misdirected)); // already known: nothing to do
     }
 
     [Fact]
