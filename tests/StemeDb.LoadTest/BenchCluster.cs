@@ -31,7 +31,8 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public IServiceProvider Services(int i) => _apps[i].Services;
 
-    public static async Task<BenchCluster> StartAsync(int nodes, bool dapr, IReadOnlyDictionary<string, string?>? extra = null)
+    /// <param name="founders">How many of the nodes found the cluster (the genesis table's members); three when not given.</param>
+    public static async Task<BenchCluster> StartAsync(int nodes, bool dapr, IReadOnlyDictionary<string, string?>? extra = null, int founders = 3)
     {
         var cluster = new BenchCluster();
         var broker = new StandInBroker(seed: 1);
@@ -53,7 +54,7 @@ public sealed class BenchCluster : IAsyncDisposable
                     SwimBindPort = swim[i],
                     SwimKeys = [key],
                     SwimSeeds = i > 0 ? [$"127.0.0.1:{swim[0]}"] : [],
-                    Genesis = [.. Enumerable.Range(1, Math.Min(nodes, 3)).Select(g => $"stemedb-node-{g}")],
+                    Genesis = [.. Enumerable.Range(1, Math.Min(nodes, founders)).Select(g => $"stemedb-node-{g}")],
                     Transport = dapr ? Transport.Dapr : Transport.Direct,
                     DataDirectory = Path.Combine(cluster._data, id),
                 }.ToConfiguration();

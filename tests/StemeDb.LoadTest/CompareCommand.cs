@@ -18,9 +18,9 @@ public static class CompareCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        int seconds = Option(args, "--duration", 10);
-        int clients = Option(args, "--clients", 16);
-        int keys = Option(args, "--keys", 10_000);
+        int seconds = LoadOptions.IntOption(args, "--duration", 10);
+        int clients = LoadOptions.IntOption(args, "--clients", 16);
+        int keys = LoadOptions.IntOption(args, "--keys", 10_000);
         LoadOptions Base(Uri target, string api, double readRatio) => new()
         {
             Target = target, Api = api, Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Keys = keys, ReadRatio = readRatio,
@@ -118,11 +118,5 @@ public static class CompareCommand
         LoadResult result = await new LoadRunner(options, http, leaders).RunAsync(CancellationToken.None);
         Console.Error.WriteLine($"{options.Api,-8} {(options.ReadRatio == 1 ? "read " : "write")} {result}");
         return result;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+using StemeDb.Testing;
 
 namespace StemeDb.LoadTest;
 
@@ -42,8 +41,8 @@ public sealed class EtcdPeer : IAsyncDisposable
         var peer = new EtcdPeer();
         try
         {
-            int[] clientPorts = [FreePort(), FreePort(), FreePort()];
-            int[] peerPorts = [FreePort(), FreePort(), FreePort()];
+            int[] clientPorts = [FreePorts.Tcp(), FreePorts.Tcp(), FreePorts.Tcp()];
+            int[] peerPorts = [FreePorts.Tcp(), FreePorts.Tcp(), FreePorts.Tcp()];
             string cluster = string.Join(',', Enumerable.Range(0, 3).Select(i => $"m{i}=http://127.0.0.1:{peerPorts[i]}"));
             for (int i = 0; i < 3; i++)
             {
@@ -139,10 +138,12 @@ public sealed class EtcdPeer : IAsyncDisposable
         return true;
     }
 
-    private static int FreePort()
+    /// <summary>What <c>etcd --version</c> says its version is ("etcd 3.4.23"), for the report.</summary>
+    public static string Version()
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        using Process etcd = Process.Start(new ProcessStartInfo("etcd", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+        string first = etcd.StandardOutput.ReadLine() ?? "";
+        etcd.WaitForExit();
+        return first.Replace("etcd Version:", "etcd", StringComparison.Ordinal).Trim();
     }
 }

@@ -31,13 +31,18 @@ public sealed record LoadOptions
 
     public double ZipfExponent { get; init; } = 0.99;
 
-    /// <summary>gateway (public /v1 API), node (internal API of each subject's leader), plain (GET / only).</summary>
+    /// <summary>gateway (public /v1 API), node (internal API of each subject's leader), plain (GET / only), etcd (etcd's v3 JSON API on <see cref="Targets"/>).</summary>
     public string Api { get; init; } = "gateway";
+
+    /// <summary>Where requests go when there is more than one endpoint (etcd's members: each request to one at random); empty means <see cref="Target"/>.</summary>
+    public IReadOnlyList<Uri> Targets { get; init; } = [];
 
     public static string Usage =>
         "usage: StemeDb.LoadTest run --target URL [--api gateway|node|plain] [--mode closed|open] [--clients C] [--rate R] " +
         "[--duration S] [--warmup S] [--requests N] [--read-ratio 0..1] [--keys K] [--distribution uniform|zipf] [--zipf-s S]\n" +
         "       StemeDb.LoadTest compare [--duration S] [--clients C] [--keys K]   (a, b, c, d side by side; prints a table)\n" +
+        "       StemeDb.LoadTest compare --peer etcd [--duration S] [--keys K]     (this cluster's gateway and a 3-member etcd, 16 and 64 clients)\n" +
+        "       StemeDb.LoadTest distribution [--duration S] [--keys K]          (ranges, leaders and requests per node, fresh 3 and 5 nodes)\n" +
         "       StemeDb.LoadTest ranges                                           (a split and a merge under load)";
 
     public static LoadOptions Parse(string[] args)
@@ -78,6 +83,13 @@ public sealed record LoadOptions
         }
 
         return options;
+    }
+
+    /// <summary>The integer after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/> when it is not there.</summary>
+    public static int IntOption(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? Positive(args[i + 1]) : fallback;
     }
 
     private static int Positive(string value) =>

@@ -15,7 +15,12 @@ namespace StemeDb.LoadTest;
 /// </summary>
 public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? leaders)
 {
-    private static readonly string Pad = new('x', 64);
+    /// <summary>The value size of a write: a new assertion's object (<c>{"n":…,"pad":…}</c>) and an etcd value are both 100 bytes.</summary>
+    public const int ValueBytes = 100;
+
+    // {"n":<7 digits>,"pad":"…"} is 18 bytes around the pad.
+    private static readonly string Pad = new('x', ValueBytes - 18);
+    private static readonly string EtcdValue = Convert.ToBase64String(Enumerable.Repeat((byte)'x', ValueBytes).ToArray());
     private readonly Zipf? _zipf = options.Distribution == "zipf" ? new Zipf(options.Keys, options.ZipfExponent) : null;
     private long _sequence;
 
@@ -147,6 +152,11 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
 
         int key = _zipf?.Next(random) ?? random.Next(options.Keys);
         string subject = Subject(key);
+        if (options.Api == "etcd")
+        {
+            return Etcd(random, subject);
+        }
+
         Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : options.Target;
         if (random.NextDouble() < options.ReadRatio)
         {
@@ -168,6 +178,31 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
     }
+
+    /// <summary>
+    /// etcd's v3 API through its JSON gateway (keys and values base64): a read is a range of one existing key
+    /// (linearizable, etcd's default), a write puts a new key, as a write here stores a new assertion.
+    /// </summary>
+    private HttpRequestMessage Etcd(Random random, string subject)
+    {
+        IReadOnlyList<Uri> members = options.Targets.Count > 0 ? options.Targets : [options.Target];
+        Uri member = members[random.Next(members.Count)];
+        if (random.NextDouble() < options.ReadRatio)
+        {
+            return new HttpRequestMessage(HttpMethod.Post, new Uri(member, "/v3/kv/range"))
+            {
+                Content = new StringContent($"{{\"key\":\"{Base64(subject)}\"}}", Encoding.UTF8, "application/json"),
+            };
+        }
+
+        long n = Interlocked.Increment(ref _sequence);
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(member, "/v3/kv/put"))
+        {
+            Content = new StringContent($"{{\"key\":\"{Base64($"{subject}/{n}")}\",\"value\":\"{EtcdValue}\"}}", Encoding.UTF8, "application/json"),
+        };
+    }
+
+    public static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 }
 
 /// <summary>One run's figures; latencies in milliseconds.</summary>

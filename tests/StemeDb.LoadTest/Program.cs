@@ -1,12 +1,18 @@
 using StemeDb.LoadTest;
 
-// dotnet run -c Release --project tests/StemeDb.LoadTest -- compare | ranges | run --target URL ...
+// dotnet run -c Release --project tests/StemeDb.LoadTest -- compare [--peer etcd] | ranges | run --target URL ...
 try
 {
     switch (args.FirstOrDefault())
     {
+        case "compare" when args.Length > 2 && args[1] == "--peer":
+            return args[2] == "etcd"
+                ? await PeerCompareCommand.RunAsync(args[3..], CancellationToken.None)
+                : throw new ArgumentException($"unknown peer {args[2]} (etcd is the one there is)");
         case "compare":
             return await CompareCommand.RunAsync(args[1..]);
+        case "distribution":
+            return await DistributionCommand.RunAsync(args[1..], CancellationToken.None);
         case "ranges":
             return await RangesCommand.RunAsync(args[1..]);
         case "run":

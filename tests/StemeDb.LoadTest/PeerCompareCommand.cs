@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace StemeDb.LoadTest;
+
+/// <summary>
+/// <c>compare --peer etcd</c>: this cluster (three nodes, RF 3, the embedded defaults, fsync on) through its
+/// gateway, and a 3-member etcd on loopback with etcd's defaults, in one run: closed-loop writes of a new
+/// key each and reads of existing keys, 16 and 64 clients, 100-byte values. Both run on the same two cores
+/// at different times, never together; the ratios are what the targets are about.
+/// </summary>
+public static class PeerCompareCommand
+{
+    /// <summary>What the README's targets ask of each ratio (this cluster / etcd).</summary>
+    private const double WriteTarget = 2.0;
+    private const double ReadTarget = 1.2;
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        if (EtcdPeer.Missing() is { } missing)
+        {
+            Console.Error.WriteLine($"error: {missing}");
+            return 4;
+        }
+
+        int seconds = LoadOptions.IntOption(args, "--duration", 10);
+        int keys = LoadOptions.IntOption(args, "--keys", 10_000);
+        int[] clientCounts = [16, 64];
+        var rows = new List<Row>();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
+
+        await using (BenchCluster cluster = await BenchCluster.StartAsync(3, dapr: false))
+        {
+            await CompareCommand.PreloadAsync(http, cluster.GatewayUrl, keys);
+            LoadOptions Ours(int clients, double reads) => new() { Target = cluster.GatewayUrl, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Keys = keys, ReadRatio = reads };
+            await new LoadRunner(Ours(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
+            foreach (int clients in clientCounts)
+            {
+                rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), http, cancellationToken));
+                rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), http, cancellationToken));
+            }
+        }
+
+        await using (EtcdPeer etcd = await EtcdPeer.StartAsync(cancellationToken))
+        {
+            await PreloadAsync(http, etcd.ClientUrls, keys, cancellationToken);
+            LoadOptions Theirs(int clients, double reads) => new() { Target = etcd.ClientUrls[0], Targets = etcd.ClientUrls, Api = "etcd", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Keys = keys, ReadRatio = reads };
+            await new LoadRunner(Theirs(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
+            foreach (int clients in clientCounts)
+            {
+                rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), http, cancellationToken));
+                rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), http, cancellationToken));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {seconds} s per row after 2 s of warm-up, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
+        Console.WriteLine();
+        Console.WriteLine("| workload | clients | stemedb req/s | p50 ms | p99 ms | etcd req/s | p50 ms | p99 ms | stemedb / etcd | target |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        bool met = true;
+        foreach (string workload in new[] { "write", "read" })
+        {
+            foreach (int clients in clientCounts)
+            {
+                LoadResult ours = rows.Single(r => r.System == "stemedb" && r.Workload == workload && r.Clients == clients).Result;
+                LoadResult theirs = rows.Single(r => r.System == "etcd" && r.Workload == workload && r.Clients == clients).Result;
+                double ratio = theirs.Throughput == 0 ? double.PositiveInfinity : ours.Throughput / theirs.Throughput;
+                double target = workload == "write" ? WriteTarget : ReadTarget;
+                met &= ratio >= target;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {workload}s | {clients} | {ours.Throughput:F0} | {ours.P50:F2} | {ours.P99:F2} | {theirs.Throughput:F0} | {theirs.P50:F2} | {theirs.P99:F2} | {ratio:F2} | ≥ {target:F1}: {(ratio >= target ? "met" : "missed")} |"));
+            }
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(rows, JsonSerializerOptions.Web));
+        return met ? 0 : 3;
+    }
+
+    /// <summary>One key per subject the reads ask for (<c>load:k</c>), 100 bytes each, 64 puts at a time.</summary>
+    private static async Task PreloadAsync(HttpClient http, IReadOnlyList<Uri> members, int keys, CancellationToken cancellationToken)
+    {
+        string value = Convert.ToBase64String(Enumerable.Repeat((byte)'x', LoadRunner.ValueBytes).ToArray());
+        await Parallel.ForEachAsync(Enumerable.Range(0, keys), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (k, ct) =>
+        {
+            using HttpResponseMessage response = await http.PostAsJsonAsync(new Uri(members[k % members.Count], "/v3/kv/put"), new { key = LoadRunner.Base64(LoadRunner.Subject(k)), value }, ct);
+            response.EnsureSuccessStatusCode();
+        });
+    }
+
+    private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, HttpClient http, CancellationToken cancellationToken)
+    {
+        LoadResult result = await new LoadRunner(options, http, null).RunAsync(cancellationToken);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{system,-8} {workload,-5} {clients,3} clients {result}"));
+        return new Row(system, workload, clients, result);
+    }
+
+
+    private sealed record Row(string System, string Workload, int Clients, LoadResult Result);
+}
