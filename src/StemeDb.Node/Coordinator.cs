@@ -41,7 +41,7 @@ public sealed record QuorumOutcome(QuorumStatus Status, int Answered, int Replic
 /// change of the range (<see cref="FenceGate"/>) or knows a newer descriptor refuses, so an old majority
 /// cannot go on after a new one was decided.
 /// </summary>
-public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, StoreHealth health, LoadTracker load)
+public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, ReplicationBatcher replication, StoreHealth health, LoadTracker load)
 {
     public static int QuorumOf(int replicas) => (replicas / 2) + 1;
 
@@ -67,7 +67,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
         var request = new ReplicateRequest([.. assertions.Select(a => AssertionDto.From(a))], [.. retractions.Select(RetractionDto.From)], [RangeDescriptorDto.From(range)]);
         int acknowledged = 1;
         int quorum = QuorumOf(range.Replicas.Length);
-        List<Task<PeerResult<bool>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => peers.ReplicateAsync(r, request, cancellationToken))];
+        List<Task<PeerResult<bool>>> pending = [.. range.Replicas.Where(r => r != node.Id).Select(r => replication.ReplicateAsync(r, request, cancellationToken))];
         var moved = new List<RangeDescriptor>();
         var failures = new List<string>();
         while (acknowledged < quorum && pending.Count > 0)
@@ -204,9 +204,12 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
             }
         }
 
-        foreach ((RangeDescriptor range, var group) in byRange)
+        // Every range at once, so that a combined call's records share the store's group commit; the call
+        // is acknowledged only if every range stored its part.
+        var stored = await Task.WhenAll(byRange.Select(g => StoreLocallyAsync(g.Key, g.Value.Assertions, g.Value.Retractions))).ConfigureAwait(false);
+        foreach ((QuorumOutcome? refused, int _) in stored)
         {
-            if ((await StoreLocallyAsync(range, group.Assertions, group.Retractions).ConfigureAwait(false)).Refused is { } refused)
+            if (refused is not null)
             {
                 return (false, refused.Current, refused.Status == QuorumStatus.StoreFailed);
             }
