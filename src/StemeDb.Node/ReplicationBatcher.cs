@@ -26,9 +26,22 @@ public sealed class ReplicationBatcher(PeerClient peers)
     public const long MaxBytes = 1L << 20;
 
     private readonly ConcurrentDictionary<NodeId, PeerQueue> _queues = new();
+    private long _handed;
+    private long _combined;
+    private long _resent;
+
+    /// <summary>Replicate requests handed in (one per write per peer).</summary>
+    public long Handed => Interlocked.Read(ref _handed);
+
+    /// <summary>Calls that carried more than one request.</summary>
+    public long Combined => Interlocked.Read(ref _combined);
+
+    /// <summary>Requests sent again alone after the combined call that carried them was refused.</summary>
+    public long Resent => Interlocked.Read(ref _resent);
 
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _handed);
         long bytes = EstimateBytes(request);
         if (bytes > MaxBytes / 2 || Count(request) > MaxRecords / 2)
         {
@@ -104,6 +117,7 @@ public sealed class ReplicationBatcher(PeerClient peers)
                 return;
             }
 
+            Interlocked.Increment(ref _combined);
             var combined = new ReplicateRequest(
                 [.. batch.SelectMany(p => p.Request.Assertions ?? [])],
                 [.. batch.SelectMany(p => p.Request.Retractions ?? [])],
@@ -117,6 +131,7 @@ public sealed class ReplicationBatcher(PeerClient peers)
             }
 
             // Refused as a whole because of some of its ranges: each write alone gets its own answer.
+            Interlocked.Add(ref _resent, batch.Count);
             await Task.WhenAll(batch.Select(async p => p.Done.TrySetResult(await peers.ReplicateAsync(queue.Peer, p.Request, CancellationToken.None).ConfigureAwait(false)))).ConfigureAwait(false);
         }
         catch (Exception e)

@@ -176,36 +176,6 @@ public sealed class SafetyTests
 
     private static int Index(NodeId node) => int.Parse(node.Value["stemedb-node-".Length..], CultureInfo.InvariantCulture) - 1;
 
-    /// <summary>Holds node-1's replicate calls to the peers <see cref="Held"/> picks (a slow network toward them).</summary>
-    private sealed class HeldCalls
-    {
-        private int _waiting;
-
-        public volatile Func<Uri, bool> Held = _ => false;
-
-        public int Waiting => Volatile.Read(ref _waiting);
-
-        public void Install(IServiceCollection services) =>
-            services.AddHttpClient(PeerClient.HttpClientName).AddHttpMessageHandler(() => new Relay(this));
-
-        private sealed class Relay(HeldCalls hold) : DelegatingHandler
-        {
-            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-            {
-                if (request.RequestUri!.AbsolutePath == InternalRoutes.Replicate && hold.Held(request.RequestUri))
-                {
-                    Interlocked.Increment(ref hold._waiting);
-                    for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
-                    {
-                        await Task.Delay(50, cancellationToken);
-                    }
-                }
-
-                return await base.SendAsync(request, cancellationToken);
-            }
-        }
-    }
-
     [Fact]
     public async Task A_retraction_held_only_by_replicas_that_miss_the_assertion_still_retracts_it_in_a_majority_read()
     {

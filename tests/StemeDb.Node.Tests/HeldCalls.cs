@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Contracts;
+using StemeDb.Contracts.Wire;
+
+namespace StemeDb.Node.Tests;
+
+/// <summary>
+/// Holds one node's replicate calls to the peers <see cref="Held"/> picks (a slow network toward them),
+/// at most 20 s, and records how many assertions each replicate call carried.
+/// </summary>
+internal sealed class HeldCalls
+{
+    private int _waiting;
+
+    public volatile Func<Uri, bool> Held = _ => false;
+
+    /// <summary>Replicate calls that were held at some point.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>The assertion count of every replicate call sent, in the order they were sent.</summary>
+    public ConcurrentQueue<int> Sent { get; } = new();
+
+    public void Install(IServiceCollection services) =>
+        services.AddHttpClient(PeerClient.HttpClientName).AddHttpMessageHandler(() => new Relay(this));
+
+    private sealed class Relay(HeldCalls hold) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath == InternalRoutes.Replicate)
+            {
+                ReplicateRequest? body = request.Content is null ? null : await request.Content.ReadFromJsonAsync<ReplicateRequest>(cancellationToken);
+                hold.Sent.Enqueue(body?.Assertions?.Count ?? 0);
+                if (hold.Held(request.RequestUri))
+                {
+                    Interlocked.Increment(ref hold._waiting);
+                    for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
+                    {
+                        await Task.Delay(50, cancellationToken);
+                    }
+                }
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+}
