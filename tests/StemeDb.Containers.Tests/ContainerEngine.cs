@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Docker.DotNet;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using StemeDb.Testing;
 
 namespace StemeDb.Containers.Tests;
 

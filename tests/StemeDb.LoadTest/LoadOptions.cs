@@ -34,7 +34,7 @@ public sealed record LoadOptions
     /// <summary>gateway (public /v1 API), node (internal API of each subject's leader), plain (GET / only), etcd (etcd's v3 JSON API on <see cref="Targets"/>).</summary>
     public string Api { get; init; } = "gateway";
 
-    /// <summary>Where requests go when there is more than one endpoint (etcd's members: each request to one at random); empty means <see cref="Target"/>.</summary>
+    /// <summary>Where requests go when there is more than one endpoint (etcd's members, several gateways): each request to one at random; empty means <see cref="Target"/>.</summary>
     public IReadOnlyList<Uri> Targets { get; init; } = [];
 
     public static string Usage =>
@@ -43,6 +43,7 @@ public sealed record LoadOptions
         "       StemeDb.LoadTest compare [--duration S] [--clients C] [--keys K]   (a, b, c, d side by side; prints a table)\n" +
         "       StemeDb.LoadTest compare --peer etcd [--duration S] [--keys K]     (this cluster's gateway and a 3-member etcd, 16 and 64 clients)\n" +
         "       StemeDb.LoadTest distribution [--duration S] [--keys K]          (ranges, leaders and requests per node, fresh 3 and 5 nodes)\n" +
+        "       StemeDb.LoadTest scaling [--duration S] [--clients C] [--node-millicpus M]  (3 vs 6 CPU-capped node containers, podman)\n" +
         "       StemeDb.LoadTest ranges                                           (a split and a merge under load)";
 
     public static LoadOptions Parse(string[] args)

@@ -157,7 +157,7 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
             return Etcd(random, subject);
         }
 
-        Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : options.Target;
+        Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : AnyTarget(random);
         if (random.NextDouble() < options.ReadRatio)
         {
             return options.Api == "node"
@@ -185,8 +185,7 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
     /// </summary>
     private HttpRequestMessage Etcd(Random random, string subject)
     {
-        IReadOnlyList<Uri> members = options.Targets.Count > 0 ? options.Targets : [options.Target];
-        Uri member = members[random.Next(members.Count)];
+        Uri member = AnyTarget(random);
         if (random.NextDouble() < options.ReadRatio)
         {
             return new HttpRequestMessage(HttpMethod.Post, new Uri(member, "/v3/kv/range"))
@@ -201,6 +200,9 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
             Content = new StringContent($"{{\"key\":\"{Base64($"{subject}/{n}")}\",\"value\":\"{EtcdValue}\"}}", Encoding.UTF8, "application/json"),
         };
     }
+
+    /// <summary>One of <see cref="LoadOptions.Targets"/> at random, or <see cref="LoadOptions.Target"/> when there are none.</summary>
+    private Uri AnyTarget(Random random) => options.Targets.Count > 0 ? options.Targets[random.Next(options.Targets.Count)] : options.Target;
 
     public static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 }

@@ -13,6 +13,8 @@ try
             return await CompareCommand.RunAsync(args[1..]);
         case "distribution":
             return await DistributionCommand.RunAsync(args[1..], CancellationToken.None);
+        case "scaling":
+            return await ScalingCommand.RunAsync(args[1..], CancellationToken.None);
         case "ranges":
             return await RangesCommand.RunAsync(args[1..]);
         case "run":

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace StemeDb.Containers.Tests;
+namespace StemeDb.Testing;
 
 /// <summary>A command run on the host (podman, nsenter, the image build), with a time limit; its exit code and output.</summary>
 public static class HostCommand

@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StemeDb.Testing;
+
+namespace StemeDb.LoadTest;
+
+/// <summary>
+/// <c>scaling</c>: the container suite's image (built by its <c>build-image.sh</c>), N node containers with
+/// the same CPU quota each (<c>podman run --cpus</c>), every node a founder (a fresh cluster: the default
+/// pre-split), RF 3, and gateways without a quota; closed-loop load from this process through all the
+/// gateways, read-heavy and mixed, for 3 and then 6 nodes. While each workload runs, <c>podman stats</c>
+/// samples every container's CPU, so the report shows whether the nodes were at their quota and the
+/// gateways below what they could use (else the gateways were the limit, not the nodes).
+/// </summary>
+public static class ScalingCommand
+{
+    private const int Gateways = 2;
+    private static readonly string SwimKey = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b * 7 + 3)).ToArray());
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        int seconds = LoadOptions.IntOption(args, "--duration", 15);
+        int clients = LoadOptions.IntOption(args, "--clients", 64);
+        int keys = LoadOptions.IntOption(args, "--keys", 5_000);
+        int milliCpus = LoadOptions.IntOption(args, "--node-millicpus", 150);
+        string cpus = (milliCpus / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
+        if ((await HostCommand.RunAsync("podman", ["--version"], TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)).ExitCode != 0)
+        {
+            Console.Error.WriteLine("error: podman is not installed (apt-get install podman runc)");
+            return 4;
+        }
+
+        string repo = RepositoryRoot();
+        Console.Error.WriteLine("building the image (tests/StemeDb.Containers.Tests/build-image.sh)...");
+        string image = (await HostCommand.RunCheckedAsync("bash", [Path.Combine(repo, "tests/StemeDb.Containers.Tests/build-image.sh"), "Release"], TimeSpan.FromMinutes(10), repo, new Dictionary<string, string> { ["STEMEDB_REPO"] = repo }, cancellationToken)).Trim().Split('\n')[^1].Trim();
+
+        var rows = new List<Row>();
+        foreach (int nodes in new[] { 3, 6 })
+        {
+            await using var cluster = await PodmanCluster.StartAsync(image, nodes, Gateways, cpus, cancellationToken);
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { Timeout = TimeSpan.FromSeconds(10) };
+            await CompareCommand.PreloadAsync(http, cluster.GatewayUrls[0], keys);
+            foreach ((string workload, double reads) in new[] { ("read-heavy (95 % reads)", 0.95), ("mixed (50 % reads)", 0.5) })
+            {
+                var options = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Warmup = TimeSpan.FromSeconds(3), Keys = keys, ReadRatio = reads };
+                Task<LoadResult> load = new LoadRunner(options, http, null).RunAsync(cancellationToken);
+                await Task.Delay(TimeSpan.FromSeconds(3 + (seconds / 2)), cancellationToken);
+                Dictionary<string, double> cpu = await cluster.CpuAsync(cancellationToken);
+                LoadResult result = await load;
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{nodes} nodes, {workload}: {result}; cpu {string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F0} %"))}"));
+                rows.Add(new Row(nodes, workload, result, cpu));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients over {Gateways} gateways (no CPU quota), {seconds} s per row after 3 s of warm-up, {keys} subjects uniform; each node container --cpus {cpus}, RF 3, fsync on, all containers on one disk"));
+        Console.WriteLine();
+        Console.WriteLine("| nodes | workload | req/s | p50 ms | p99 ms | errors | node CPU (mean of nodes, % of one core) | gateway CPU (each) |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (Row r in rows)
+        {
+            double nodeCpu = r.Cpu.Where(c => c.Key.Contains("-node-", StringComparison.Ordinal)).Select(c => c.Value).DefaultIfEmpty(0).Average();
+            string gatewayCpu = string.Join(", ", r.Cpu.Where(c => c.Key.Contains("-gateway-", StringComparison.Ordinal)).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Value:F0} %")));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Workload} | {r.Result.Throughput:F0} | {r.Result.P50:F2} | {r.Result.P99:F2} | {r.Result.Errors} | {nodeCpu:F0} % | {gatewayCpu} |"));
+        }
+
+        bool met = true;
+        Console.WriteLine();
+        foreach (string workload in rows.Select(r => r.Workload).Distinct())
+        {
+            double ratio = rows.Single(r => r.Nodes == 6 && r.Workload == workload).Result.Throughput / rows.Single(r => r.Nodes == 3 && r.Workload == workload).Result.Throughput;
+            met &= ratio >= 1.7;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload}: 6 / 3 nodes = {ratio:F2} (target ≥ 1.7: {(ratio >= 1.7 ? "met" : "missed")})"));
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(rows, JsonSerializerOptions.Web));
+        return met ? 0 : 3;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "StemeDb.Dapr.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("StemeDb.Dapr.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private sealed record Row(int Nodes, string Workload, LoadResult Result, Dictionary<string, double> Cpu);
+
+    /// <summary>Node and gateway containers on a podman network of their own, removed at the end.</summary>
+    private sealed class PodmanCluster : IAsyncDisposable
+    {
+        private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+        private readonly List<string> _containers = [];
+        private string? _network;
+
+        public List<Uri> GatewayUrls { get; } = [];
+
+        public static async Task<PodmanCluster> StartAsync(string image, int nodes, int gateways, string cpus, CancellationToken cancellationToken)
+        {
+            var cluster = new PodmanCluster();
+            try
+            {
+                string prefix = $"10.91.{Random.Shared.Next(100, 250)}.";
+                cluster._network = $"stemedb-scale-{cluster._run}";
+                await Podman(["network", "create", "--subnet", $"{prefix}0/24", "--gateway", $"{prefix}1", cluster._network], cancellationToken);
+                string Node(int i) => $"stemedb-node-{i + 1}";
+                string NodeAddress(int i) => $"{prefix}{11 + i}";
+                for (int i = 0; i < nodes; i++)
+                {
+                    var env = new List<string>
+                    {
+                        "ASPNETCORE_URLS=http://0.0.0.0:5000",
+                        "Logging__LogLevel__Default=Warning",
+                        $"Cluster__NodeId={Node(i)}",
+                        "Cluster__Swim__BindAddress=0.0.0.0",
+                        $"Cluster__Swim__AdvertiseAddress={NodeAddress(i)}",
+                        $"Cluster__Swim__Keys__0={SwimKey}",
+                        $"Node__HttpAddress=http://{NodeAddress(i)}:5000",
+                        "Storage__DataDirectory=/data",
+                    };
+                    env.AddRange(Enumerable.Range(0, nodes).Select(g => $"Node__Genesis__{g}={Node(g)}"));
+                    env.AddRange(Enumerable.Range(0, nodes).Where(s => s != i).Select((s, k) => $"Cluster__Swim__Seeds__{k}={NodeAddress(s)}:7946"));
+                    await cluster.RunAsync($"stemedb-scale-{cluster._run}-node-{i + 1}", NodeAddress(i), cpus, env, image, "/app/node/StemeDb.Node.dll", cancellationToken);
+                }
+
+                for (int g = 0; g < gateways; g++)
+                {
+                    string address = $"{prefix}{40 + g}";
+                    var env = new List<string> { "ASPNETCORE_URLS=http://0.0.0.0:8080", "Logging__LogLevel__Default=Warning", "Gateway__RefreshInterval=00:00:01" };
+                    env.AddRange(Enumerable.Range(0, nodes).Select(s => $"Gateway__Seeds__{s}=http://{NodeAddress(s)}:5000"));
+                    await cluster.RunAsync($"stemedb-scale-{cluster._run}-gateway-{g + 1}", address, null, env, image, "/app/gateway/StemeDb.Gateway.dll", cancellationToken);
+                    cluster.GatewayUrls.Add(new Uri($"http://{address}:8080"));
+                }
+
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+                await Poll.UntilAsync(
+                    async () => await ReadyAsync(http, cluster.GatewayUrls, nodes, cancellationToken),
+                    TimeSpan.FromSeconds(120),
+                    $"{nodes} nodes joined and both gateways ready, routing to every node",
+                    step: TimeSpan.FromMilliseconds(500),
+                    retryOn: e => e is HttpRequestException or TaskCanceledException);
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>Each container's CPU now, in % of one core (<c>podman stats</c>, one sample).</summary>
+        public async Task<Dictionary<string, double>> CpuAsync(CancellationToken cancellationToken)
+        {
+            string output = await Podman(["stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}}", .. _containers], cancellationToken);
+            var cpu = new Dictionary<string, double>();
+            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                string[] parts = line.Split(' ');
+                if (parts.Length == 2 && double.TryParse(parts[1].TrimEnd('%'), CultureInfo.InvariantCulture, out double percent))
+                {
+                    cpu[parts[0]] = percent;
+                }
+            }
+
+            return cpu;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_containers.Count > 0)
+            {
+                await HostCommand.RunAsync("podman", ["rm", "-f", "-t", "0", .. _containers], TimeSpan.FromMinutes(2));
+            }
+
+            if (_network is not null)
+            {
+                await HostCommand.RunAsync("podman", ["network", "rm", "-f", _network], TimeSpan.FromMinutes(1));
+            }
+        }
+
+        private static async Task<bool> ReadyAsync(HttpClient http, List<Uri> gateways, int nodes, CancellationToken cancellationToken)
+        {
+            foreach (Uri gateway in gateways)
+            {
+                if (!(await http.GetAsync(new Uri(gateway, "/readyz"), cancellationToken)).IsSuccessStatusCode)
+                {
+                    return false;
+                }
+
+                List<JsonElement> ranges = (await http.GetFromJsonAsync<List<JsonElement>>(new Uri(gateway, "/v1/cluster/ranges"), cancellationToken))!;
+                if (ranges.Select(r => r.GetProperty("leader").GetString()).Distinct().Count() < nodes)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static async Task<string> Podman(IEnumerable<string> args, CancellationToken cancellationToken) =>
+            await HostCommand.RunCheckedAsync("podman", args, TimeSpan.FromMinutes(2), cancellationToken: cancellationToken);
+
+        private async Task RunAsync(string name, string address, string? cpus, List<string> env, string image, string app, CancellationToken cancellationToken)
+        {
+            var args = new List<string> { "run", "-d", "--name", name, "--network", _network!, "--ip", address, "--entrypoint", "/usr/share/dotnet/dotnet" };
+            if (cpus is not null)
+            {
+                args.AddRange(["--cpus", cpus]);
+            }
+
+            foreach (string e in env)
+            {
+                args.AddRange(["-e", e]);
+            }
+
+            args.AddRange([image, app]);
+            await Podman(args, cancellationToken);
+            _containers.Add(name);
+        }
+    }
+}
