@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -9,7 +10,7 @@ namespace StemeDb.LoadTest;
 /// <c>scaling</c>: the container suite's image (built by its <c>build-image.sh</c>), N node containers with
 /// the same CPU quota each (<c>podman run --cpus</c>), every node a founder (a fresh cluster: the default
 /// pre-split), RF 3, and gateways without a quota; closed-loop load from this process through all the
-/// gateways, read-heavy and mixed, for 3 and then 6 nodes. While each workload runs, <c>podman stats</c>
+/// gateways, read-heavy and mixed, for 3 and then 6 nodes. While each workload runs, /proc/PID/stat of each container's process
 /// samples every container's CPU, so the report shows whether the nodes were at their quota and the
 /// gateways below what they could use (else the gateways were the limit, not the nodes).
 /// </summary>
@@ -24,6 +25,8 @@ public static class ScalingCommand
         int clients = LoadOptions.IntOption(args, "--clients", 64);
         int keys = LoadOptions.IntOption(args, "--keys", 5_000);
         int milliCpus = LoadOptions.IntOption(args, "--node-millicpus", 150);
+        // Long enough for the JIT's second tier at a fraction of a core: a short warm-up measures compilation.
+        int warmup = LoadOptions.IntOption(args, "--warmup", 20);
         string cpus = (milliCpus / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
         if ((await HostCommand.RunAsync("podman", ["--version"], TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)).ExitCode != 0)
         {
@@ -36,17 +39,24 @@ public static class ScalingCommand
         string image = (await HostCommand.RunCheckedAsync("bash", [Path.Combine(repo, "tests/StemeDb.Containers.Tests/build-image.sh"), "Release"], TimeSpan.FromMinutes(10), repo, new Dictionary<string, string> { ["STEMEDB_REPO"] = repo }, cancellationToken)).Trim().Split('\n')[^1].Trim();
 
         var rows = new List<Row>();
+        var idleCpu = new Dictionary<int, double>();
         foreach (int nodes in new[] { 3, 6 })
         {
             await using var cluster = await PodmanCluster.StartAsync(image, nodes, Gateways, cpus, cancellationToken);
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { Timeout = TimeSpan.FromSeconds(10) };
             await CompareCommand.PreloadAsync(http, cluster.GatewayUrls[0], keys);
+            // What membership and range work cost with no load, once the preload's flushes and the JIT settled.
+            await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+            Dictionary<string, double> idle = await cluster.CpuAsync(cancellationToken);
+            idleCpu[nodes] = NodeMean(idle);
             foreach ((string workload, double reads) in new[] { ("read-heavy (95 % reads)", 0.95), ("mixed (50 % reads)", 0.5) })
             {
-                var options = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Warmup = TimeSpan.FromSeconds(3), Keys = keys, ReadRatio = reads };
+                var options = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Warmup = TimeSpan.FromSeconds(warmup), Keys = keys, ReadRatio = reads };
                 Task<LoadResult> load = new LoadRunner(options, http, null).RunAsync(cancellationToken);
-                await Task.Delay(TimeSpan.FromSeconds(3 + (seconds / 2)), cancellationToken);
+                await Task.Delay(TimeSpan.FromSeconds(warmup + (seconds / 2)), cancellationToken);
+                HostCpu before = HostCpu.Read();
                 Dictionary<string, double> cpu = await cluster.CpuAsync(cancellationToken);
+                cpu["host (all cores)"] = HostCpu.Read().BusyPercentSince(before);
                 LoadResult result = await load;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{nodes} nodes, {workload}: {result}; cpu {string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F0} %"))}"));
                 rows.Add(new Row(nodes, workload, result, cpu));
@@ -54,15 +64,14 @@ public static class ScalingCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients over {Gateways} gateways (no CPU quota), {seconds} s per row after 3 s of warm-up, {keys} subjects uniform; each node container --cpus {cpus}, RF 3, fsync on, all containers on one disk"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients over {Gateways} gateways (no CPU quota), {seconds} s per row after {warmup} s of warm-up, {keys} subjects uniform; each node container --cpus {cpus}, RF 3, fsync on, all containers on one disk"));
         Console.WriteLine();
-        Console.WriteLine("| nodes | workload | req/s | p50 ms | p99 ms | errors | node CPU (mean of nodes, % of one core) | gateway CPU (each) |");
-        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        Console.WriteLine("| nodes | workload | req/s | p50 ms | p99 ms | errors | node CPU (mean, % of one core; idle before the load) | gateway CPU (each) | host busy (2 cores) |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
         foreach (Row r in rows)
         {
-            double nodeCpu = r.Cpu.Where(c => c.Key.Contains("-node-", StringComparison.Ordinal)).Select(c => c.Value).DefaultIfEmpty(0).Average();
             string gatewayCpu = string.Join(", ", r.Cpu.Where(c => c.Key.Contains("-gateway-", StringComparison.Ordinal)).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Value:F0} %")));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Workload} | {r.Result.Throughput:F0} | {r.Result.P50:F2} | {r.Result.P99:F2} | {r.Result.Errors} | {nodeCpu:F0} % | {gatewayCpu} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Nodes} | {r.Workload} | {r.Result.Throughput:F0} | {r.Result.P50:F2} | {r.Result.P99:F2} | {r.Result.Errors} | {NodeMean(r.Cpu):F0} % ({idleCpu[r.Nodes]:F1} %) | {gatewayCpu} | {r.Cpu["host (all cores)"]:F0} % |"));
         }
 
         bool met = true;
@@ -78,6 +87,9 @@ public static class ScalingCommand
         return met ? 0 : 3;
     }
 
+    private static double NodeMean(Dictionary<string, double> cpu) =>
+        cpu.Where(c => c.Key.Contains("-node-", StringComparison.Ordinal)).Select(c => c.Value).DefaultIfEmpty(0).Average();
+
     private static string RepositoryRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -92,6 +104,19 @@ public static class ScalingCommand
     }
 
     private sealed record Row(int Nodes, string Workload, LoadResult Result, Dictionary<string, double> Cpu);
+
+    /// <summary>The host's CPU counters (<c>/proc/stat</c>, first line): how busy all cores were between two readings.</summary>
+    private sealed record HostCpu(long Busy, long Total)
+    {
+        public static HostCpu Read()
+        {
+            long[] fields = [.. File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture))];
+            long idle = fields[3] + fields[4]; // idle + iowait
+            return new HostCpu(fields.Sum() - idle, fields.Sum());
+        }
+
+        public double BusyPercentSince(HostCpu before) => Total == before.Total ? 0 : 100.0 * (Busy - before.Busy) / (Total - before.Total);
+    }
 
     /// <summary>Node and gateway containers on a podman network of their own, removed at the end.</summary>
     private sealed class PodmanCluster : IAsyncDisposable
@@ -155,21 +180,36 @@ public static class ScalingCommand
             }
         }
 
-        /// <summary>Each container's CPU now, in % of one core (<c>podman stats</c>, one sample).</summary>
+        /// <summary>
+        /// Each container's CPU over the next two seconds, in % of one core: the user and system time of its
+        /// process on the host (<c>/proc/PID/stat</c>), read twice. (<c>podman stats --no-stream</c> reports
+        /// the average since the container started, start-up included, so it is not used.)
+        /// </summary>
         public async Task<Dictionary<string, double>> CpuAsync(CancellationToken cancellationToken)
         {
-            string output = await Podman(["stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}}", .. _containers], cancellationToken);
-            var cpu = new Dictionary<string, double>();
-            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            var pids = new Dictionary<string, int>();
+            foreach (string name in _containers)
             {
-                string[] parts = line.Split(' ');
-                if (parts.Length == 2 && double.TryParse(parts[1].TrimEnd('%'), CultureInfo.InvariantCulture, out double percent))
-                {
-                    cpu[parts[0]] = percent;
-                }
+                pids[name] = int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", name], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
             }
 
-            return cpu;
+            Dictionary<string, long> before = pids.ToDictionary(p => p.Key, p => Ticks(p.Value));
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            Dictionary<string, long> after = pids.ToDictionary(p => p.Key, p => Ticks(p.Value));
+            double seconds = clock.Elapsed.TotalSeconds;
+            return pids.Keys.ToDictionary(n => n, n => 100.0 * (after[n] - before[n]) / TicksPerSecond / seconds);
+        }
+
+        // USER_HZ, 100 on Linux.
+        private const double TicksPerSecond = 100;
+
+        /// <summary>utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name in parentheses).</summary>
+        private static long Ticks(int pid)
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         }
 
         public async ValueTask DisposeAsync()
