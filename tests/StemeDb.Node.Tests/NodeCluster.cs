@@ -110,6 +110,24 @@ internal sealed class NodeCluster : IAsyncDisposable
         Assert.True(result.Took, $"the change was not decided: {result.Summary}");
     }
 
+    /// <summary>
+    /// Splits the one genesis range into halves on the same replicas (generation 1), proposed through node 0,
+    /// and waits until every running node holds both.
+    /// </summary>
+    public async Task SplitGenesisInHalfAsync()
+    {
+        StemeDb.Cluster.Sharding.RangeDescriptor genesis = Node(0).Table.Current.Entries.Single().Descriptor;
+        StemeDb.Cluster.Time.HlcTimestamp now = Node(0).Clock.Now();
+        int half = Shards / 2;
+        await ProposeAsync(0, StemeDb.Cluster.Sharding.RangeChangeKind.Split, [genesis], [
+            new(genesis.Id, 0, half, genesis.Replicas, 1, now, Node(0).Id),
+            new(StemeDb.Cluster.Sharding.RangeId.Derive(genesis.Id, 1, half), half, Shards, genesis.Replicas, 1, now, Node(0).Id)]);
+        await Poll.UntilAsync(
+            () => Task.FromResult(Enumerable.Range(0, Apps.Count).Where(i => Apps[i] is not null).All(i => Node(i).Table.Current.Entries.Length == 2)),
+            TimeSpan.FromSeconds(10),
+            "two ranges everywhere");
+    }
+
     /// <summary>Kills node i: membership stops without a goodbye and its HTTP server goes away.</summary>
     public async Task KillAsync(int i)
     {

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
-using StemeDb.Cluster.Time;
 using StemeDb.Contracts;
 using StemeDb.Contracts.Wire;
 using StemeDb.Storage;
@@ -110,13 +109,8 @@ public sealed class ReplicationBatchingTests
         {
             // Two ranges on [1, 2, 3]; writes to both wait behind held calls, then the second range gets a new
             // generation (a renewal decided by node-2) before the combined call reaches the peers.
-            RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
-            HlcTimestamp now = cluster.Node(0).Clock.Now();
+            await cluster.SplitGenesisInHalfAsync();
             int half = NodeCluster.Shards / 2;
-            await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
-                new RangeDescriptor(genesis.Id, 0, half, genesis.Replicas, 1, now, Id(1)),
-                new RangeDescriptor(RangeId.Derive(genesis.Id, 1, half), half, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
-            await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(n => cluster.Node(n).Table.Current.Entries.Length == 2)), TimeSpan.FromSeconds(10), "two ranges everywhere");
 
             string[] candidates = [.. Enumerable.Range(0, 400).Select(i => $"mixed:{i}")];
             string[] first = [.. candidates.Where(s => cluster.Node(0).Router.Route(s).Shard < half).Take(Writes / 2)];

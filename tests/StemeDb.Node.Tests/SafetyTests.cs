@@ -126,13 +126,8 @@ public sealed class SafetyTests
             perNodeServices: i => i == 0 ? hold.Install : null);
         await Poll.UntilAsync(() => Enumerable.Range(0, 4).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 4), TimeSpan.FromSeconds(20), "four nodes see each other");
         using var client = new RoutingClient(cluster, 3);
-        RangeDescriptor genesis = cluster.Node(0).Table.Current.Entries[0].Descriptor;
-        HlcTimestamp now = cluster.Node(0).Clock.Now();
+        await cluster.SplitGenesisInHalfAsync();
         int half = NodeCluster.Shards / 2;
-        await cluster.ProposeAsync(0, RangeChangeKind.Split, [genesis], [
-            new RangeDescriptor(genesis.Id, 0, half, genesis.Replicas, 1, now, Id(1)),
-            new RangeDescriptor(RangeId.Derive(genesis.Id, 1, half), half, NodeCluster.Shards, genesis.Replicas, 1, now, Id(1))]);
-        await Poll.UntilAsync(() => Enumerable.Range(0, 4).All(n => cluster.Node(n).Table.Current.Entries.Length == 2), TimeSpan.FromSeconds(10), "two ranges everywhere");
         RangeDescriptor second = cluster.Node(1).Table.Current.Entries[1].Descriptor;
 
         string[] subjects = [.. Enumerable.Range(0, 200).Select(i => $"batch:{i}")];
