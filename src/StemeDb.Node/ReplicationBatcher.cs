@@ -41,16 +41,17 @@ public sealed class ReplicationBatcher(PeerClient peers)
 
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _handed);
         long bytes = EstimateBytes(request);
         if (bytes > MaxBytes / 2 || Count(request) > MaxRecords / 2)
         {
+            Interlocked.Increment(ref _handed);
             return peers.ReplicateAsync(peer, request, cancellationToken); // big enough alone
         }
 
         var pending = new Pending(request, bytes);
         PeerQueue queue = _queues.GetOrAdd(peer, p => new PeerQueue(p));
         queue.Waiting.Enqueue(pending);
+        Interlocked.Increment(ref _handed); // counted once queued, so a count seen means the write is there to take
         Drain(queue);
         return pending.Done.Task.WaitAsync(cancellationToken);
     }
@@ -79,7 +80,13 @@ public sealed class ReplicationBatcher(PeerClient peers)
     {
         while (!queue.Waiting.IsEmpty && queue.Slots.Wait(0))
         {
-            List<Pending> batch = Take(queue);
+            // One taker at a time: two calls finishing together would otherwise split what waited between them.
+            List<Pending> batch;
+            lock (queue)
+            {
+                batch = Take(queue);
+            }
+
             if (batch.Count == 0)
             {
                 queue.Slots.Release();
