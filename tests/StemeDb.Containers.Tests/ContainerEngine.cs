@@ -43,18 +43,7 @@ public static class ContainerEngine
         return output.Trim().Split('\n')[^1].Trim();
     }
 
-    public static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StemeDb.Dapr.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("StemeDb.Dapr.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepositoryRoot() => StemeDb.Testing.RepositoryRoot.Find();
 
     private static string? FindMissing()
     {

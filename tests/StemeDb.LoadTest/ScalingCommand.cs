@@ -34,7 +34,7 @@ public static class ScalingCommand
             return 4;
         }
 
-        string repo = RepositoryRoot();
+        string repo = StemeDb.Testing.RepositoryRoot.Find();
         Console.Error.WriteLine("building the image (tests/StemeDb.Containers.Tests/build-image.sh)...");
         string image = (await HostCommand.RunCheckedAsync("bash", [Path.Combine(repo, "tests/StemeDb.Containers.Tests/build-image.sh"), "Release"], TimeSpan.FromMinutes(10), repo, new Dictionary<string, string> { ["STEMEDB_REPO"] = repo }, cancellationToken)).Trim().Split('\n')[^1].Trim();
 
@@ -89,19 +89,6 @@ public static class ScalingCommand
 
     private static double NodeMean(Dictionary<string, double> cpu) =>
         cpu.Where(c => c.Key.Contains("-node-", StringComparison.Ordinal)).Select(c => c.Value).DefaultIfEmpty(0).Average();
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StemeDb.Dapr.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("StemeDb.Dapr.sln not found above " + AppContext.BaseDirectory);
-    }
 
     private sealed record Row(int Nodes, string Workload, LoadResult Result, Dictionary<string, double> Cpu);
 
