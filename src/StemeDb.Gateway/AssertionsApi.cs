@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text.Json;
 using StemeDb.Cluster.Errors;
@@ -24,12 +25,25 @@ public static class AssertionsApi
             .WithDescription("Body (application/json): {\"subject\", \"predicate\", \"object\": any JSON, \"source\"?, \"confidence\"?} or {\"assertions\": [those]}. The content type is checked by the handler, so a wrong one gets a 415 that says what to send.")
             .Produces<WriteResponse>()
             .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503).ProducesProblem(504);
-        v1.MapGet("/subjects/{subject}/assertions", ReadAsync)
+        // Two forms of each: the subject as a path segment is the short one for simple subjects; the
+        // query-parameter form reads and retracts every valid subject. A path cannot carry some of them
+        // whatever their encoding: clients and servers resolve "." and ".." segments, routing keeps %2F
+        // encoded, and a Dapr sidecar on the way decodes and normalizes paths.
+        v1.MapGet("/subjects/{subject}/assertions", (HttpContext context, string subject, string? predicate, bool? history, OwnerClient owners) => ReadAsync(context, subject, predicate, history, owners))
             .WithSummary("The current assertions of a subject (history=true: retracted ones too), optionally of one predicate.")
+            .WithDescription("The subject is one path segment, percent-encoded. Subjects that a path cannot carry exactly (with '/', '.' or '..' segments, or to pass through proxies that normalize paths) use GET /v1/assertions?subject=.")
             .Produces<List<PublicAssertion>>()
             .ProducesProblem(400).ProducesProblem(503).ProducesProblem(504);
-        v1.MapDelete("/subjects/{subject}/assertions/{id}", RetractAsync)
+        v1.MapGet("/assertions", (HttpContext context, string? subject, string? predicate, bool? history, OwnerClient owners) => ReadAsync(context, subject, predicate, history, owners))
+            .WithSummary("The current assertions of the subject given as the query parameter subject (history=true: retracted ones too), optionally of one predicate.")
+            .WithDescription("Reads every valid subject exactly: percent-encode it as a query value (for example with encodeURIComponent or Uri.EscapeDataString; '+' must be sent as %2B).")
+            .Produces<List<PublicAssertion>>()
+            .ProducesProblem(400).ProducesProblem(503).ProducesProblem(504);
+        v1.MapDelete("/subjects/{subject}/assertions/{id}", (HttpContext context, string subject, string id, OwnerClient owners) => RetractAsync(context, subject, id, owners))
             .WithSummary("Retract an assertion of a subject.")
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(503).ProducesProblem(504);
+        v1.MapDelete("/assertions/{id}", (HttpContext context, string? subject, string id, OwnerClient owners) => RetractAsync(context, subject, id, owners))
+            .WithSummary("Retract an assertion of the subject given as the query parameter subject (every valid subject, as for reads).")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(503).ProducesProblem(504);
         return app;
     }
@@ -134,9 +148,9 @@ public static class AssertionsApi
         }
     }
 
-    private static async Task<IResult> ReadAsync(HttpContext context, string subject, string? predicate, bool? history, OwnerClient owners)
+    private static async Task<IResult> ReadAsync(HttpContext context, string? subject, string? predicate, bool? history, OwnerClient owners)
     {
-        if (CheckSubject(subject) is { } bad)
+        if (!IsValidSubject(subject, out IResult? bad))
         {
             return bad;
         }
@@ -164,9 +178,9 @@ public static class AssertionsApi
         return Results.Bytes(body.WrittenMemory, "application/json; charset=utf-8");
     }
 
-    private static async Task<IResult> RetractAsync(HttpContext context, string subject, string id, OwnerClient owners)
+    private static async Task<IResult> RetractAsync(HttpContext context, string? subject, string id, OwnerClient owners)
     {
-        if (CheckSubject(subject) is { } bad)
+        if (!IsValidSubject(subject, out IResult? bad))
         {
             return bad;
         }
@@ -293,16 +307,24 @@ public static class AssertionsApi
         return value.GetString();
     }
 
-    private static IResult? CheckSubject(string subject)
+    private static bool IsValidSubject([NotNullWhen(true)] string? subject, [NotNullWhen(false)] out IResult? refusal)
     {
+        if (subject is null)
+        {
+            refusal = Problem(400, "Missing subject", "Give the subject as the query parameter subject (percent-encoded).");
+            return false;
+        }
+
         try
         {
             SubjectRules.Validate(subject.AsSpan());
-            return null;
+            refusal = null;
+            return true;
         }
         catch (InvalidSubjectException e)
         {
-            return Problem(400, "Invalid subject", e.Message);
+            refusal = Problem(400, "Invalid subject", e.Message);
+            return false;
         }
     }
 

@@ -38,7 +38,7 @@ public static class ClusterApi
                 {
                     return (leader, await http.CreateClient("nodes").GetFromJsonAsync<List<RangeSizeDto>>(new Uri(address, InternalRoutes.RangeSizes), timeout.Token));
                 }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException)
                 {
                     return (leader, (List<RangeSizeDto>?)null); // size unknown for its ranges; the view still answers
                 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using StemeDb.Cluster.Configuration;
 using StemeDb.Contracts;
 using StemeDb.Contracts.Wire;
@@ -33,19 +33,13 @@ public static class GatewayApp
         // No per-request HttpClient log scopes and start/end messages: they formatted the URI of every
         // request even with logging off (seen in an allocation profile); failures are logged by the callers.
         nodes.RemoveAllLoggers();
-        // The standard resilience handler: each attempt gets Gateway:RequestTimeout, transient failures
-        // (connection errors, 5xx, 408, 429) are retried once more against the same node, and a node that
-        // keeps failing trips the breaker. Retrying POST /internal/v1/assertions is safe: writes are
-        // idempotent (an assertion's id is its content hash). Failing over to another replica is the
-        // owner client's job, above this handler.
-        nodes.AddStandardResilienceHandler(r =>
-        {
-            r.AttemptTimeout.Timeout = options.RequestTimeout;
-            r.TotalRequestTimeout.Timeout = options.RequestTimeout * 3;
-            r.Retry.MaxRetryAttempts = 1;
-            r.Retry.Delay = TimeSpan.FromMilliseconds(100);
-            r.CircuitBreaker.SamplingDuration = options.RequestTimeout * 4;
-        }).SelectPipelineByAuthority(); // one breaker per node (its address or app-id), not one for all
+        // One retry layer: the owner client's. It knows what a node's answer means (421: refresh and resend;
+        // 503 retryElsewhere: the next replica; no answer: demote and fail over), so below it a request
+        // only gets a deadline. A generic handler's retry and breaker count a node's own 421 and 503 as
+        // failures: it resent them to the same node and, after a burst during a split, opened the breaker
+        // and the gateway demoted a live leader. Dapr's resiliency (components/resiliency.yaml) neither
+        // retries nor breaks invocations, for the same reason.
+        nodes.AddResilienceHandler("node-deadline", pipeline => pipeline.AddTimeout(options.RequestTimeout));
         if (options.Transport == Transport.Dapr)
         {
             builder.Services.AddDaprClient();

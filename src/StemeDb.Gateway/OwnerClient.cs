@@ -1,12 +1,10 @@
 using System.Net;
-using System.Text.Json;
 using StemeDb.Cluster.Membership;
 using StemeDb.Cluster.Sharding;
 using StemeDb.Contracts.Wire;
 
 namespace StemeDb.Gateway;
 
-/// <summary>What came back from the owner of a subject's range, or why nothing did.</summary>
 /// <summary>An owner's answer; the body stays UTF-8 bytes, as it came (parsed from them, relayed as they are).</summary>
 public sealed record Upstream(HttpStatusCode Status, byte[] Body, string? ContentType, NodeId? Node, string? Problem = null);
 
@@ -16,7 +14,8 @@ public sealed record Upstream(HttpStatusCode Status, byte[] Body, string? Conten
 /// failure or a timeout demotes that node in the routing cache (for a while, see
 /// <see cref="RoutingTable.Demote"/>); a 503 that says <c>retryElsewhere</c> (the node's store failed, or it
 /// could not reach a majority) skips it for this request only; a 421 refreshes the cache from the
-/// descriptors it carries and the request is sent again. Anything else is the answer. Sending a write
+/// descriptors it carries and the request is sent again; a sidecar's own failure is classified by
+/// <see cref="SidecarFailure"/> (only an unreachable node is demoted). Anything else is the answer. Sending a write
 /// again, to the same node or another, is safe: writes are idempotent (content ids).
 /// </summary>
 public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, GatewayOptions options, ILogger<OwnerClient> logger)
@@ -89,14 +88,27 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
                     continue;
                 }
 
-                if (response.StatusCode == HttpStatusCode.InternalServerError && IsSidecarInvokeFailure(body))
+                if (response.StatusCode == HttpStatusCode.InternalServerError && SidecarFailure.Classify(body) is { } failure)
                 {
-                    // The sidecar could not reach the node's app (Dapr's 500 ERR_DIRECT_INVOKE): as good as a
-                    // refused connection, so the next replica is tried, never the sidecar's error returned.
-                    logger.LogWarning("The sidecar could not reach {Node}; trying the next replica", node);
-                    table.Demote(node);
-                    skipped.Add(node);
-                    continue;
+                    // The sidecar's own failure (Dapr's 500 ERR_DIRECT_INVOKE), never the node's answer: only
+                    // an unreachable node is demoted; an open breaker is the sidecar's counting (it may count
+                    // the nodes' own 421 and 503), so only this request goes elsewhere; a method the sidecar
+                    // refuses would be refused for every replica.
+                    switch (failure.Kind)
+                    {
+                        case SidecarFailureKind.Unreachable:
+                            logger.LogWarning("The sidecar could not reach {Node} ({Message}); trying the next replica", node, failure.Message);
+                            table.Demote(node);
+                            skipped.Add(node);
+                            continue;
+                        case SidecarFailureKind.BreakerOpen:
+                            logger.LogWarning("The sidecar's circuit breaker toward {Node} is open; trying the next replica for this request", node);
+                            skipped.Add(node);
+                            refused = new Upstream(HttpStatusCode.ServiceUnavailable, [], null, node, $"The sidecar's circuit breaker toward {node} is open: {failure.Message}");
+                            continue;
+                        default:
+                            return new Upstream(HttpStatusCode.BadGateway, [], null, node, $"The sidecar refused the call to {node}: {failure.Message}");
+                    }
                 }
 
                 var answer = new Upstream(response.StatusCode, body, response.Content.Headers.ContentType?.MediaType, node);
@@ -123,12 +135,6 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
             {
                 return new Upstream(HttpStatusCode.GatewayTimeout, [], null, node, $"No replica answered within {options.RequestTimeout * 3} (last asked: {node}).");
             }
-            catch (Polly.CircuitBreaker.BrokenCircuitException)
-            {
-                // This node kept failing: route around it until it is reported alive again.
-                table.Demote(node);
-                skipped.Add(node);
-            }
             catch (HttpRequestException e)
             {
                 logger.LogWarning("Request to {Node} failed ({Error}); trying the next replica", node, e.Message);
@@ -138,22 +144,5 @@ public sealed class OwnerClient(RoutingTable table, IHttpClientFactory http, Gat
         }
 
         return refused ?? new Upstream(HttpStatusCode.ServiceUnavailable, [], null, last, "No replica could serve the request after repeated attempts.");
-    }
-
-    /// <summary>Dapr answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; a node's own 500 is a problem+json body.</summary>
-    internal static bool IsSidecarInvokeFailure(byte[] body)
-    {
-        try
-        {
-            using JsonDocument error = JsonDocument.Parse(body);
-            return error.RootElement.ValueKind == JsonValueKind.Object
-                && error.RootElement.TryGetProperty("errorCode", out JsonElement code)
-                && code.ValueKind == JsonValueKind.String
-                && code.GetString() == "ERR_DIRECT_INVOKE";
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 }

@@ -18,6 +18,7 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
     private readonly ConcurrentDictionary<NodeId, MemberDto> _members = new();
     private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _demotedUntil = new();
     private readonly Lock _lock = new();
+    private readonly Lock _membersLock = new(); // a member's compare-and-set
     private readonly Random _random = new(); // used by the refresh loop only
     private RangeRouter? _router;
 
@@ -88,27 +89,42 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
         }
     }
 
-    /// <summary>A member's new state: dead and left ones are routed around, alive ones again.</summary>
-    public void Apply(MemberDto member)
+    /// <summary>
+    /// A member's state, applied only when newer than what is known (<see cref="MemberDto.Supersedes"/>):
+    /// dead and left ones are routed around, alive ones again. Returns whether it was newer.
+    /// </summary>
+    public bool Apply(MemberDto member)
     {
         var id = new NodeId(member.Id);
-        _members[id] = member;
-        if (Router is not { } router)
+        // One at a time: the check, the store and the routing change, so two deliveries of different
+        // states cannot leave the member list saying one and the router the other.
+        lock (_membersLock)
         {
-            return;
-        }
-
-        if (member.State is "dead" or "left")
-        {
-            if (router.MarkDead(id))
+            if (!member.Supersedes(_members.GetValueOrDefault(id)))
             {
-                logger.LogWarning("Routing around {Node}: it is {State}", id, member.State);
+                return false;
             }
-        }
-        else if ((!_demotedUntil.TryGetValue(id, out DateTimeOffset until) || DateTimeOffset.UtcNow >= until) && router.MarkAlive(id))
-        {
-            _demotedUntil.TryRemove(id, out _);
-            logger.LogInformation("Routing to {Node} again", id);
+
+            _members[id] = member;
+            if (Router is not { } router)
+            {
+                return true;
+            }
+
+            if (member.State is "dead" or "left")
+            {
+                if (router.MarkDead(id))
+                {
+                    logger.LogWarning("Routing around {Node}: it is {State} (incarnation {Incarnation})", id, member.State, member.Incarnation);
+                }
+            }
+            else if ((!_demotedUntil.TryGetValue(id, out DateTimeOffset until) || DateTimeOffset.UtcNow >= until) && router.MarkAlive(id))
+            {
+                _demotedUntil.TryRemove(id, out _);
+                logger.LogInformation("Routing to {Node} again", id);
+            }
+
+            return true;
         }
     }
 

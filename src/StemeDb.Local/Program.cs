@@ -49,6 +49,7 @@ await using (cluster)
         Console.WriteLine("try:");
         Console.WriteLine($"  curl -X POST {gateway}v1/assertions -H 'content-type: application/json' -d '{{\"subject\":\"user:42\",\"predicate\":\"name\",\"object\":\"Ada\"}}'");
         Console.WriteLine($"  curl {gateway}v1/subjects/user:42/assertions");
+        Console.WriteLine($"  curl '{gateway}v1/assertions?subject=user%3A42'   # the form for any subject (an IRI, a/b, ..): percent-encoded");
     }
 
     Console.WriteLine("Ctrl+C stops the cluster.");

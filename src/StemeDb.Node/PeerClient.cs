@@ -46,7 +46,8 @@ public sealed class PeerClient(ClusterNode node, IHttpClientFactory http, NodeOp
     /// <summary>Range data moves in pages this large (records).</summary>
     public const int PageSize = 500;
 
-    private static readonly TimeSpan PageTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>The deadline of the longest internal call (a page of a range, the whole table): a sidecar's own timeout must be longer.</summary>
+    public static readonly TimeSpan PageTimeout = TimeSpan.FromSeconds(30);
 
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken) =>
         SendAsync(peer, HttpMethod.Post, InternalRoutes.Replicate, request, options.ReplicaTimeout, _ => Task.FromResult(true), cancellationToken);

@@ -43,6 +43,10 @@ public sealed partial class DeploymentFilesTests
             Assert.True(appPorts.Add(port), $"{id}: app port {port} is used twice");
             Assert.Equal($"http://127.0.0.1:{port}", command[command.IndexOf("--urls") + 1]);
             Assert.Equal("/healthz", Text(app, "appHealthCheckPath"));
+            // The CLI ignores the path unless app health checks are on (daprd-behaviour §8).
+            Assert.Equal("true", At(app, "enableAppHealthCheck").ToString()!.ToLowerInvariant());
+            // The CLI starts the apps back to back: concurrent builds of one project directory collide.
+            Assert.Equal(["dotnet", "run", "--no-build"], command.Take(3));
             string project = id == "stemedb-gateway" ? "StemeDb.Gateway" : "StemeDb.Node";
             Assert.True(File.Exists(Path.Combine(BuiltApps.RepositoryRoot, Text(app, "appDirPath"), project + ".csproj")), $"{id}: appDirPath holds {project}");
             if (id == "stemedb-gateway")
@@ -97,7 +101,7 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
-    public void Resiliency_targets_every_node_app_id_and_retries_inbound_deliveries()
+    public void Resiliency_bounds_invocations_without_retrying_or_breaking_on_the_apps_answers_and_retries_deliveries()
     {
         foreach (string file in new[] { "components/resiliency.yaml", "deploy/dapr-components.yaml" })
         {
@@ -106,16 +110,45 @@ public sealed partial class DeploymentFilesTests
             Dictionary<object, object> policies = Map(resiliency, "spec", "policies");
             Dictionary<object, object> apps = Map(resiliency, "spec", "targets", "apps");
             Assert.Equal(NodeIds, apps.Keys.Cast<string>().Order());
-            foreach ((object _, object target) in apps)
+            foreach ((object id, object target) in apps)
             {
-                Assert.True(Map(policies, "timeouts").ContainsKey(Text(target, "timeout")));
-                Assert.True(Map(policies, "retries").ContainsKey(Text(target, "retry")));
+                // daprd counts every app answer outside 200-399 (a node's 421 and 503) for retries and
+                // breakers (daprd-behaviour §2): the callers are the one retry layer.
+                Dictionary<object, object> policy = (Dictionary<object, object>)target;
+                Assert.False(policy.ContainsKey("retry"), $"{file}: {id} has an invocation retry");
+                Assert.False(policy.ContainsKey("circuitBreaker"), $"{file}: {id} has an invocation breaker");
+                TimeSpan timeout = Duration(Text(policies, "timeouts", Text(target, "timeout")));
+                Assert.True(timeout > StemeDb.Node.PeerClient.PageTimeout, $"{file}: {id}'s invoke timeout {timeout} cuts the longest internal call ({StemeDb.Node.PeerClient.PageTimeout})");
+                Assert.True(timeout > new GatewayOptions().RequestTimeout * 3, $"{file}: {id}'s invoke timeout {timeout} cuts the gateway's request budget");
             }
+
+            Assert.False(Map(resiliency, "spec", "targets").ContainsKey("defaults"));
+            Assert.DoesNotContain(Map(policies, "retries").Keys.Cast<string>(), k => k.StartsWith("Default", StringComparison.Ordinal));
 
             // Without an inbound retry a failed delivery is dropped (reference dapr.md §2, §7).
             string inbound = Text(resiliency, "spec", "targets", "components", new NodeOptions().PubSubName, "inbound", "retry");
             Assert.True(Map(policies, "retries").ContainsKey(inbound));
         }
+    }
+
+    [Fact]
+    public void The_pub_sub_streams_are_bounded()
+    {
+        foreach (string file in new[] { "components/pubsub.yaml", "deploy/dapr-components.yaml" })
+        {
+            Dictionary<object, object> pubsub = Documents(file).Single(d => Text(d, "kind") == "Component" && Text(d, "spec", "type") == "pubsub.redis");
+            Dictionary<string, string> metadata = ComponentMetadata(pubsub);
+            Assert.True(int.TryParse(metadata.GetValueOrDefault("maxLenApprox"), out int maxLen) && maxLen > 0, $"{file}: the Redis streams are unbounded (no maxLenApprox)");
+        }
+    }
+
+    /// <summary>A Dapr duration as the resiliency spec writes it: <c>40s</c>, <c>200ms</c>, <c>1m</c>.</summary>
+    private static TimeSpan Duration(string text)
+    {
+        Match m = Regex.Match(text, "^([0-9]+)(ms|s|m|h)$");
+        Assert.True(m.Success, $"'{text}' is not a duration");
+        int n = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "ms" => TimeSpan.FromMilliseconds(n), "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), _ => TimeSpan.FromHours(n) };
     }
 
     [Fact]

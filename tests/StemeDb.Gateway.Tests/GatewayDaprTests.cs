@@ -94,6 +94,99 @@ public sealed class GatewayDaprTests
         Assert.Contains("stemedb-node-2 internal/v1/query", calls);
     }
 
+    [Fact]
+    public async Task An_open_sidecar_breaker_sends_the_request_on_without_demoting_the_node()
+    {
+        // daprd's breakers count the apps' own 4xx/5xx answers: an open one says nothing about reachability.
+        var calls = new ConcurrentQueue<string>();
+        await using WebApplication sidecar = await StartSidecarAsync(["stemedb-node-1", "stemedb-node-2"], calls, (app, _) => app == "stemedb-node-1"
+            ? Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = "failed to invoke, id: stemedb-node-1, err: circuit breaker is open" }, statusCode: 500)
+            : Results.Ok(Array.Empty<object>()));
+        await using GatewayHost gateway = await StartGatewayBehindAsync(sidecar);
+        await gateway.WaitReadyAsync();
+
+        for (int i = 0; i < 3; i++)
+        {
+            using HttpResponseMessage read = await gateway.Http.GetAsync("/v1/subjects/s/assertions");
+            Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
+        }
+
+        // Not demoted: every read still asks the leader first.
+        Assert.Equal(3, calls.Count(c => c == "stemedb-node-1 internal/v1/query"));
+        Assert.Equal(3, calls.Count(c => c == "stemedb-node-2 internal/v1/query"));
+    }
+
+    [Fact]
+    public async Task A_nodes_own_503s_are_neither_resent_to_it_nor_counted_toward_a_breaker()
+    {
+        // A node's 503 "no read quorum from here" means: ask another replica. One retry layer (the owner
+        // client's) sends it on; nothing below it resends it to the same node or counts it as a failure.
+        var calls = new ConcurrentQueue<string>();
+        await using WebApplication sidecar = await StartSidecarAsync(["stemedb-node-1", "stemedb-node-2"], calls, (app, _) => app == "stemedb-node-1"
+            ? Results.Json(new Dictionary<string, object> { ["title"] = "Read quorum not reached", ["status"] = 503, [StemeDb.Contracts.Wire.Misdirected.RetryElsewhereField] = true }, statusCode: 503, contentType: "application/problem+json")
+            : Results.Ok(Array.Empty<object>()));
+        await using GatewayHost gateway = await StartGatewayBehindAsync(sidecar);
+        await gateway.WaitReadyAsync();
+
+        const int reads = 120; // more than a standard resilience handler's breaker needs to open (100 calls)
+        for (int i = 0; i < reads; i++)
+        {
+            using HttpResponseMessage read = await gateway.Http.GetAsync($"/v1/subjects/s{i}/assertions");
+            Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
+        }
+
+        Assert.Equal(reads, calls.Count(c => c == "stemedb-node-1 internal/v1/query"));
+        Assert.Equal(reads, calls.Count(c => c == "stemedb-node-2 internal/v1/query"));
+    }
+
+    [Fact]
+    public async Task A_method_the_sidecar_refuses_is_a_bad_gateway_problem_and_demotes_nobody()
+    {
+        var calls = new ConcurrentQueue<string>();
+        await using WebApplication sidecar = await StartSidecarAsync(["stemedb-node-1", "stemedb-node-2"], calls, (app, _) =>
+            Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = $"failed to invoke, id: {app}, err: invalid method: contains reserved characters" }, statusCode: 500));
+        await using GatewayHost gateway = await StartGatewayBehindAsync(sidecar);
+        await gateway.WaitReadyAsync();
+
+        using HttpResponseMessage read = await gateway.Http.GetAsync("/v1/subjects/s/assertions");
+        Assert.Equal(System.Net.HttpStatusCode.BadGateway, read.StatusCode);
+        Assert.Equal("application/problem+json", read.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("invalid method", await read.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("stemedb-node-2 internal/v1/query", calls);
+        List<JsonElement> ranges = (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/ranges"))!;
+        Assert.Equal("stemedb-node-1", Assert.Single(ranges).GetProperty("leader").GetString());
+    }
+
+    [Fact]
+    public async Task Member_events_apply_by_incarnation_whatever_order_they_arrive_in()
+    {
+        await using GatewayHost gateway = await StartDaprGateway();
+        object Event(string kind, string state, uint incarnation) => new
+        {
+            kind,
+            member = new { id = "stemedb-node-2", appId = "stemedb-node-2", httpAddress = "http://127.0.0.1:5002", swimAddress = "127.0.0.1:7947", state, incarnation },
+            at = DateTimeOffset.UnixEpoch,
+            observedBy = "stemedb-node-1",
+        };
+
+        async Task<string> StateAsync() =>
+            (await gateway.Http.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!.Single(m => m.GetProperty("id").GetString() == "stemedb-node-2").GetProperty("state").GetString()!;
+
+        // A broker replays and reorders: the death at incarnation 9 arrives before the older news.
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("dead", "dead", 9)));
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("joined", "alive", 8)));
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("alive", "alive", 9)));
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("suspect", "suspect", 9)));
+        Assert.Equal("dead", await StateAsync());
+
+        // It restarted (a higher incarnation): alive, and an older suspicion delivered late changes nothing.
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("joined", "alive", 10)));
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("suspect", "suspect", 9)));
+        Assert.Equal("alive", await StateAsync());
+        Assert.Equal("SUCCESS", await Deliver(gateway, "membership", Event("suspect", "suspect", 10)));
+        Assert.Equal("suspect", await StateAsync());
+    }
+
     /// <summary>
     /// A stand-in for the sidecar's HTTP invoke API (/v1.0/invoke/{app-id}/method/{path}) in front of a
     /// one-range cluster replicated by <paramref name="replicas"/>; every call is recorded as "app path",
