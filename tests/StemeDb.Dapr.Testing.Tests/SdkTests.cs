@@ -178,9 +178,12 @@ public sealed class SdkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Health_checks_of_the_SDK_see_a_ready_sidecar()
+    public async Task Health_checks_of_the_SDK_see_a_ready_sidecar_once_it_read_the_subscriptions()
     {
-        Assert.True(await Client.CheckHealthAsync());
+        // The app's sidecar read /dapr/subscribe: initialised. The caller's never had an app answer: outbound only.
+        await using ServiceProvider appServices = ApiTokenTests.Client(_appSidecar.AppEnvironment);
+        Assert.True(await appServices.GetRequiredService<DaprClient>().CheckHealthAsync());
+        Assert.False(await Client.CheckHealthAsync());
         Assert.True(await Client.CheckOutboundHealthAsync());
         await Client.WaitForSidecarAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
     }

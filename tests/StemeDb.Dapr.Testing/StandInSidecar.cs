@@ -1,36 +1,47 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using Dapr.Client.Autogen.Grpc.v1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace StemeDb.Dapr.Testing;
 
 /// <summary>
-/// A stand-in for daprd next to one app, for the parts of the Dapr API StemeDB uses. Each behaviour names
-/// the fact of <c>shared/reference/dapr.md</c> it follows. Not covered: actors, state, bindings, gRPC
-/// invoke, bulk publish, declarative subscriptions, mTLS.
+/// A stand-in for daprd next to one app, for the parts of the Dapr API StemeDB uses, following
+/// <c>shared/reference/daprd-behaviour.md</c> (each behaviour names its daprd source). Opt-in: resiliency
+/// (<see cref="Resiliency"/>) and component files (<see cref="Components"/>). Not covered: actors, state,
+/// bindings, gRPC invoke, bulk publish, declarative subscriptions, CEL routing rules, mTLS, app health probes.
 /// </summary>
 public sealed class StandInSidecar : IAsyncDisposable
 {
-    private static readonly HttpClient App = new() { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly ConcurrentDictionary<string, StandInSidecar> _registry;
+    /// <summary>The version this stand-in answers as: the Dapr release whose SDK (1.19) the apps use.</summary>
+    public const string RuntimeVersion = "1.19.0-standin";
+
     private readonly StandInBroker _broker;
+    private readonly ServiceInvocation _invocation;
+    private readonly Dictionary<string, PubSubComponent> _components = [];
+    private readonly Dictionary<string, string> _groups = [];
+    private readonly Dictionary<string, PubSubConsumer> _consumers = [];
+    private readonly List<Subscription> _subscriptions = [];
+    private AppChannel? _channel;
     private WebApplication? _http;
     private WebApplication? _grpc;
+    private volatile bool _initialized;
+    private int _subscriptionsRead;
 
     public StandInSidecar(string appId, Uri appAddress, StandInBroker broker, ConcurrentDictionary<string, StandInSidecar> registry)
     {
         AppId = appId;
         AppAddress = appAddress;
         _broker = broker;
-        _registry = registry;
+        Registry = registry;
+        _invocation = new ServiceInvocation(this);
         registry[appId] = this;
     }
 
@@ -44,25 +55,59 @@ public sealed class StandInSidecar : IAsyncDisposable
 
     /// <summary>
     /// DAPR_API_TOKEN: when set, every call from the app must carry it in <c>dapr-api-token</c> (HTTP header
-    /// or gRPC metadata), except <c>/v1.0/healthz</c> and <c>/v1.0/healthz/outbound</c>, which health checks
-    /// reach without it (docs: operations/security/api-token; GHSA-59m6-82qm-vqgj). Refused: HTTP 401,
-    /// gRPC UNAUTHENTICATED.
+    /// or gRPC metadata), except <c>GET /v1.0/healthz</c> and <c>GET /v1.0/healthz/outbound</c>. Refused:
+    /// HTTP 401 <c>text/plain</c> <c>invalid api token</c>, gRPC UNAUTHENTICATED <c>Unauthorized</c>.
     /// </summary>
     public string? DaprApiToken { get; init; }
 
-    /// <summary>Sent to the app in <c>dapr-api-token</c> when set (reference §3: "dapr-api-token: APP_API_TOKEN is added").</summary>
+    /// <summary>APP_API_TOKEN: sent to the app in <c>dapr-api-token</c> on every call (invocations, deliveries, the subscription read).</summary>
     public string? AppApiToken { get; init; }
 
-    public List<(string PubSub, string Topic, string Route)> Subscriptions { get; } = [];
-
-    /// <summary>Every gRPC <c>PublishEvent</c> received, as Dapr.Client sent it.</summary>
-    public ConcurrentQueue<PublishEventRequest> Published { get; } = new();
+    /// <summary>
+    /// The resiliency policies this sidecar loaded, e.g. <c>ResiliencyPolicies.Load("components/resiliency.yaml")</c>;
+    /// null (the default): none, so no retries, no breakers and no timeout beyond a generous bound.
+    /// </summary>
+    public ResiliencyPolicies? Resiliency { get; init; }
 
     /// <summary>
-    /// The environment the Dapr CLI gives the app (reference §1, standalone/run.go getEnv: APP_ID, APP_PORT,
-    /// DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT, APP_PROTOCOL; APP_CHANNEL_ADDRESS only when not
-    /// 127.0.0.1), plus APP_API_TOKEN when the sidecar has one (reference §3). The SDK turns the ports into
-    /// http://localhost:port (reference §4, DaprDefaults).
+    /// The pub/sub components, e.g. <c>PubSubComponent.LoadAll("components/pubsub.yaml")</c> (scopes,
+    /// consumerID, maxLenApprox, concurrency, processingTimeout, redeliverInterval); a component whose
+    /// <c>scopes:</c> leave this app out is not loaded. Null (the default): one default component per
+    /// <see cref="PubSubNames"/> entry.
+    /// </summary>
+    public IReadOnlyList<PubSubComponent>? Components { get; init; }
+
+    /// <summary>The pub/sub components this sidecar has when <see cref="Components"/> is not given (defaults: consumerID = app-id).</summary>
+    public List<string> PubSubNames { get; init; } = ["pubsub"];
+
+    /// <summary>The namespace (self-hosted: <c>default</c>), sent as <c>dapr-caller-namespace</c>.</summary>
+    public string Namespace { get; init; } = "default";
+
+    /// <summary>DAPR_HOST_IP, which the Dapr CLI sets to 127.0.0.1: the <c>X-Forwarded-For</c> and <c>Forwarded</c> address.</summary>
+    public string HostAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>The host name daprd reports in <c>X-Forwarded-Host</c>.</summary>
+    public string HostName { get; init; } = Dns.GetHostName();
+
+    /// <summary>Where the sidecar logs what daprd logs as errors and warnings (an unreadable subscription list, a barred topic).</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The subscriptions that started (barred ones do not).</summary>
+    public List<(string PubSub, string Topic, string Route)> Subscriptions { get; } = [];
+
+    /// <summary>Every gRPC <c>PublishEvent</c> accepted, as Dapr.Client sent it.</summary>
+    public ConcurrentQueue<PublishEventRequest> Published { get; } = new();
+
+    /// <summary>Whether initialisation ended (the app answered its subscription read): <c>/v1.0/healthz</c> answers 204 from then on.</summary>
+    public bool IsInitialized => _initialized;
+
+    /// <summary>The consumer group (resolved consumerID) this sidecar reads each loaded pubsub with; <c>{uuid}</c> is new each start.</summary>
+    public IReadOnlyDictionary<string, string> ConsumerGroupNames => _groups;
+
+    /// <summary>
+    /// The environment the Dapr CLI gives the app (standalone/run.go getEnv: APP_ID, APP_PORT,
+    /// DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT, APP_PROTOCOL; APP_CHANNEL_ADDRESS when not
+    /// 127.0.0.1), plus APP_API_TOKEN and DAPR_API_TOKEN when the sidecar has them.
     /// </summary>
     public Dictionary<string, string?> AppEnvironment
     {
@@ -71,10 +116,10 @@ public sealed class StandInSidecar : IAsyncDisposable
             Dictionary<string, string?> environment = new()
             {
                 ["APP_ID"] = AppId,
-                ["APP_PORT"] = AppAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["APP_PORT"] = AppAddress.Port.ToString(CultureInfo.InvariantCulture),
                 ["APP_PROTOCOL"] = "http",
-                ["DAPR_HTTP_PORT"] = HttpEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["DAPR_GRPC_PORT"] = GrpcEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["DAPR_HTTP_PORT"] = HttpEndpoint.Port.ToString(CultureInfo.InvariantCulture),
+                ["DAPR_GRPC_PORT"] = GrpcEndpoint.Port.ToString(CultureInfo.InvariantCulture),
                 ["DAPR_METRICS_PORT"] = "0",
             };
             if (AppAddress.Host != "127.0.0.1")
@@ -96,178 +141,184 @@ public sealed class StandInSidecar : IAsyncDisposable
         }
     }
 
-    public async Task StartAsync()
+    internal ConcurrentDictionary<string, StandInSidecar> Registry { get; }
+
+    internal AppChannel Channel => _channel ??= new AppChannel(AppAddress, AppApiToken);
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        // Components are loaded at start; templated consumerIDs ({uuid}) resolve now.
+        // daprd: pkg/runtime/processor/pubsub/pubsub.go Init
+        foreach (PubSubComponent component in Components ?? [.. PubSubNames.Select(n => new PubSubComponent(n))])
+        {
+            if (component.AppScopes.Count == 0 || component.AppScopes.Contains(AppId))
+            {
+                _components[component.Name] = component;
+                _groups[component.Name] = component.ConsumerGroupFor(AppId, Namespace);
+            }
+        }
+
         _http = Build(HttpProtocols.Http1);
         _http.Use(async (c, next) =>
         {
-            if (DaprApiToken is null || c.Request.Path.Equals("/v1.0/healthz") || c.Request.Path.Equals("/v1.0/healthz/outbound") || HasToken(c))
+            string rawPath = c.Features.Get<IHttpRequestFeature>()!.RawTarget.Split('?', 2)[0];
+            if (!MethodPath.TryDecodeOnce(rawPath, out string path))
+            {
+                c.Response.StatusCode = 400; // Go's server refuses a malformed escape before any handler
+                return;
+            }
+
+            // daprd: pkg/api/http/middlewares.go APITokenAuthMiddleware, isRouteExcludedFromAPITokenAuth
+            bool healthProbe = HttpMethods.IsGet(c.Request.Method) && path is "/v1.0/healthz" or "/v1.0/healthz/outbound";
+            if (DaprApiToken is not null && !healthProbe && !HasToken(c.Request.Headers["dapr-api-token"]))
+            {
+                await DaprErrors.InvalidApiTokenAsync(c);
+                return;
+            }
+
+            if (IsApiRoute(path))
             {
                 await next(c);
                 return;
             }
 
-            // The status is the documented part; the error body here is this stand-in's own wording.
-            await DaprError(401, "ERR_UNAUTHORIZED", "invalid api token").ExecuteAsync(c);
-        });
-        // The dapr-app-id header names the target before any route does; the whole path is the method and
-        // the header is not forwarded (reference §3 Service invocation, way 1).
-        _http.Use(async (c, next) =>
-        {
-            if (!c.Request.Path.StartsWithSegments("/v1.0") && c.Request.Headers.TryGetValue("dapr-app-id", out var target) && !string.IsNullOrEmpty(target))
+            // Any other route is service invocation: the target from the header, Basic auth or the invoke path.
+            // daprd: pkg/api/http/directmessaging.go onDirectMessage
+            if (InvocationTarget.Find(path, c.Request.Headers) is { } target)
             {
-                IResult result = await InvokeAsync(c, target.ToString(), c.Request.Path.Value!.TrimStart('/'));
-                await result.ExecuteAsync(c);
+                await _invocation.InvokeAsync(c, target);
                 return;
             }
 
-            await next(c);
+            await DaprErrors.WriteAsync(c, 404, DaprErrors.DirectInvoke, "failed getting app id either from the URL path or the header dapr-app-id");
         });
-        // HTTP API (reference §3): health, metadata, publish, invoke.
-        _http.MapGet("/v1.0/healthz", () => Results.NoContent());
+        // daprd: pkg/api/http/healthz.go onGetHealthz (500 until initialisation ends)
+        _http.MapGet("/v1.0/healthz", (HttpContext c) =>
+        {
+            if (c.Request.Query["appid"] is { Count: > 0 } appId && appId.ToString() != AppId)
+            {
+                return DaprErrors.WriteAsync(c, 500, "ERR_HEALTH_APPID_NOT_MATCH", "dapr app-id does not match");
+            }
+
+            if (!_initialized)
+            {
+                return DaprErrors.WriteAsync(c, 500, "ERR_HEALTH_NOT_READY", "dapr is not ready: [app channel not initialized]");
+            }
+
+            c.Response.StatusCode = 204;
+            return Task.CompletedTask;
+        });
+        // daprd: pkg/api/http/healthz.go onGetOutboundHealthz (204 once components and servers are up)
         _http.MapGet("/v1.0/healthz/outbound", () => Results.NoContent());
-        // HTTP flattens rules to an array (reference §3 Metadata; gRPC has rules.rules).
+        // HTTP flattens rules to an array (gRPC has rules.rules).
+        // daprd: pkg/api/http/metadata.go onGetMetadata
         _http.MapGet("/v1.0/metadata", () => Results.Ok(new
         {
             id = AppId,
             runtimeVersion = RuntimeVersion,
-            components = PubSubNames.Select(n => new { name = n, type = "pubsub.redis", version = "v1", capabilities = Array.Empty<string>() }),
+            components = _components.Values.Select(p => new { name = p.Name, type = p.Type, version = "v1", capabilities = Array.Empty<string>() }),
             subscriptions = Subscriptions.Select(s => new { pubsubname = s.PubSub, topic = s.Topic, rules = new[] { new { match = "", path = s.Route } }, type = "PROGRAMMATIC" }),
             appConnectionProperties = new { port = AppAddress.Port, protocol = "http", channelAddress = AppAddress.Host },
         }));
-        _http.MapPost("/v1.0/publish/{pubsub}/{**topic}", async (HttpContext c, string pubsub, string topic) =>
+        // daprd: pkg/api/http/http.go onPublish (metadata.<k> query parameters, 204 on success)
+        _http.MapPost("/v1.0/publish/{pubsub}/{**topic}", async (HttpContext c, string pubsub, string? topic) =>
         {
-            if (!PubSubNames.Contains(pubsub))
+            using var buffer = new MemoryStream();
+            await c.Request.Body.CopyToAsync(buffer, c.RequestAborted);
+            Dictionary<string, string> metadata = c.Request.Query
+                .Where(q => q.Key.StartsWith("metadata.", StringComparison.Ordinal))
+                .ToDictionary(q => q.Key["metadata.".Length..], q => q.Value.ToString());
+            if (Publish(pubsub, topic ?? "", buffer.ToArray(), c.Request.ContentType, metadata, c.Request.Headers["traceparent"], c.Request.Headers["tracestate"]) is { } refusal)
             {
-                return DaprError(404, "ERR_PUBSUB_NOT_FOUND", $"pubsub {pubsub} not found");
+                await DaprErrors.WriteAsync(c, refusal.Status, refusal.Code, refusal.Message);
+                return;
             }
 
-            byte[] body = await ReadAll(c.Request.Body);
-            // 204 empty on success (reference §3 Publish).
-            _broker.Publish(pubsub, topic, Envelope(pubsub, topic, body, c.Request.ContentType ?? "application/json"));
-            return Results.NoContent();
+            c.Response.StatusCode = 204;
         });
-        _http.Map("/v1.0/invoke/{app}/method/{**path}", (HttpContext c, string app, string? path) => InvokeAsync(c, app, path ?? ""));
-        await _http.StartAsync();
+        await _http.StartAsync(cancellationToken);
         HttpEndpoint = new Uri(_http.Urls.First());
 
-        // gRPC over h2c (reference §4: the builder enables Http2UnencryptedSupport for http://): PublishEvent
-        // and GetMetadata as Dapr.Client 1.19 calls them. Dapr.Protos ships the client side only, so the
-        // unary calls are served here over their public message types.
+        // gRPC over h2c: PublishEvent and GetMetadata as Dapr.Client 1.19 calls them.
         _grpc = Build(HttpProtocols.Http2);
         _grpc.Use(async (c, next) =>
         {
-            if (DaprApiToken is null || HasToken(c))
+            // daprd: pkg/api/grpc/auth.go checkAPITokenInContext
+            if (DaprApiToken is null || HasToken(c.Request.Headers["dapr-api-token"]))
             {
                 await next(c);
                 return;
             }
 
             c.Response.ContentType = "application/grpc";
-            c.Response.AppendTrailer("grpc-status", "16"); // UNAUTHENTICATED
-            c.Response.AppendTrailer("grpc-message", "invalid api token");
+            GrpcUnary.Trailers(c, new GrpcStatus(GrpcStatus.Unauthenticated, "Unauthorized"));
         });
-        Unary(_grpc, "PublishEvent", PublishEventRequest.Parser, request =>
+        // daprd: pkg/api/grpc/grpc.go PublishEvent (unprefixed metadata; not found → InvalidArgument, scopes → PermissionDenied)
+        GrpcUnary.Map<PublishEventRequest, Google.Protobuf.WellKnownTypes.Empty>(_grpc, "PublishEvent", PublishEventRequest.Parser, (request, c) =>
         {
+            var metadata = request.Metadata.ToDictionary(m => m.Key, m => m.Value);
+            if (Publish(request.PubsubName, request.Topic, request.Data.ToByteArray(), request.DataContentType, metadata, c.Request.Headers["traceparent"], c.Request.Headers["tracestate"]) is { } refusal)
+            {
+                return (null, new GrpcStatus(refusal.Status == 403 ? GrpcStatus.PermissionDenied : GrpcStatus.InvalidArgument, refusal.Message));
+            }
+
             Published.Enqueue(request);
-            _broker.Publish(request.PubsubName, request.Topic, Envelope(request.PubsubName, request.Topic, request.Data.ToByteArray(), string.IsNullOrEmpty(request.DataContentType) ? "application/json" : request.DataContentType));
-            return new Google.Protobuf.WellKnownTypes.Empty();
+            return (new Google.Protobuf.WellKnownTypes.Empty(), GrpcStatus.Ok);
         });
-        Unary(_grpc, "GetMetadata", GetMetadataRequest.Parser, _ => Metadata());
-        await _grpc.StartAsync();
+        GrpcUnary.Map<GetMetadataRequest, GetMetadataResponse>(_grpc, "GetMetadata", GetMetadataRequest.Parser, (_, _) => (Metadata(), GrpcStatus.Ok));
+        await _grpc.StartAsync(cancellationToken);
         GrpcEndpoint = new Uri(_grpc.Urls.First());
     }
 
-    /// <summary>The version this stand-in answers as: the Dapr release whose SDK (1.19) the apps use.</summary>
-    public const string RuntimeVersion = "1.19.0-standin";
-
-    /// <summary>The pub/sub components this sidecar has loaded (the names in <c>components/</c>).</summary>
-    public List<string> PubSubNames { get; init; } = ["pubsub"];
-
-    /// <summary>Reads the app's subscriptions once, as daprd does at start (reference §6: "subscriptions are not re-read later").</summary>
-    public async Task LoadSubscriptionsAsync()
+    /// <summary>
+    /// Reads the app's subscriptions once, as daprd does when the app port opens, and starts those the
+    /// component's scopes allow; initialisation ends here (<c>/v1.0/healthz</c> turns 204). A non-200 answer
+    /// means no subscriptions; an app that never answers throws.
+    /// </summary>
+    // daprd: pkg/runtime/processor/subscriber/subscriber.go initProgrammaticSubscriptions; pkg/runtime/runtime.go initRuntime
+    public async Task LoadSubscriptionsAsync(CancellationToken cancellationToken = default)
     {
-        using HttpRequestMessage request = new(HttpMethod.Get, new Uri(AppAddress, "/dapr/subscribe"));
-        AddToken(request);
-        using HttpResponseMessage response = await App.SendAsync(request);
-        if (response.StatusCode == HttpStatusCode.NotFound)
+        if (Interlocked.Exchange(ref _subscriptionsRead, 1) == 1)
         {
-            return; // "404: no subscriptions"
+            return; // subscriptions are not re-read later
         }
 
-        response.EnsureSuccessStatusCode();
-        using JsonDocument list = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        foreach (JsonElement entry in list.RootElement.EnumerateArray())
+        try
         {
-            // Keys are matched case-insensitively: .NET writes "pubsubName" (reference §6).
-            string pubsub = Property(entry, "pubsubname")!;
-            string topic = Property(entry, "topic")!;
-            string? route = Property(entry, "route");
-            if (route is null && entry.EnumerateObject().FirstOrDefault(p => p.Name.Equals("routes", StringComparison.OrdinalIgnoreCase)).Value is { ValueKind: JsonValueKind.Object } routes)
+            foreach (Subscription subscription in await SubscriptionDiscovery.LoadAsync(Channel, AppId, Logger, cancellationToken))
             {
-                route = Property(routes, "default");
+                Subscribe(subscription);
             }
-
-            if (route is null)
-            {
-                continue; // "an entry with no route is dropped with a warning"
-            }
-
-            route = route.StartsWith('/') ? route : "/" + route; // daprd prepends "/"
-            Subscriptions.Add((pubsub, topic, route));
-            _broker.Subscribe(pubsub, topic, route, this);
         }
+        catch
+        {
+            _subscriptionsRead = 0;
+            throw;
+        }
+
+        _initialized = true;
     }
 
     /// <summary>
-    /// Delivers a CloudEvent to the app and applies its answer (reference §3 delivery table): 2xx with no or
-    /// SUCCESS status acks; RETRY or another error is retried (the inbound resiliency policy, 3 tries); DROP
-    /// or 404 drops. Returns whether the app took it.
+    /// Delivers a CloudEvent to the app once, with the inbound resiliency of <paramref name="pubsub"/>, and
+    /// returns whether the app took it (see <see cref="AppResponseStatus.Classify"/> for how answers are read).
     /// </summary>
-    public async Task<bool> DeliverAsync(string route, byte[] cloudEvent)
-    {
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            using HttpRequestMessage request = new(HttpMethod.Post, new Uri(AppAddress, route))
-            {
-                Content = new ByteArrayContent(cloudEvent),
-            };
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/cloudevents+json");
-            AddToken(request);
-            try
-            {
-                using HttpResponseMessage response = await App.SendAsync(request);
-                if (response.StatusCode == HttpStatusCode.NotFound)
-                {
-                    return false;
-                }
-
-                if (response.IsSuccessStatusCode)
-                {
-                    string status = await Status(response);
-                    if (status is "SUCCESS" or "")
-                    {
-                        return true;
-                    }
-
-                    if (status == "DROP")
-                    {
-                        return false;
-                    }
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        return false;
-    }
+    public async Task<bool> DeliverAsync(string route, byte[] cloudEvent, string pubsub = "pubsub", CancellationToken cancellationToken = default) =>
+        await EventDelivery.DeliverAsync(Channel, InboundPolicy(pubsub), pubsub, route, cloudEvent, new Dictionary<string, string>(), cancellationToken) == DeliveryOutcome.Delivered;
 
     public async ValueTask DisposeAsync()
     {
+        PubSubConsumer[] consumers;
+        lock (_subscriptions)
+        {
+            consumers = [.. _consumers.Values];
+        }
+
+        foreach (PubSubConsumer consumer in consumers)
+        {
+            await consumer.StopAsync();
+        }
+
         foreach (WebApplication? app in new[] { _http, _grpc })
         {
             if (app is not null)
@@ -278,78 +329,93 @@ public sealed class StandInSidecar : IAsyncDisposable
         }
     }
 
-    private async Task<IResult> InvokeAsync(HttpContext c, string app, string path)
+    /// <summary>Starts one subscription, unless its pubsub is not loaded or its scopes bar this app.</summary>
+    // daprd: pkg/runtime/pubsub/adapter.go IsOperationAllowed (barred subscriptions don't start)
+    internal void Subscribe(Subscription subscription)
     {
-        if (path.Length == 0)
+        if (!_components.TryGetValue(subscription.PubSub, out PubSubComponent? component))
         {
-            return DaprError(400, "ERR_DIRECT_INVOKE_METHOD_NOT_FOUND", "invalid method name");
+            Logger.LogWarning("{AppId} subscribes to {Topic} on pubsub {PubSub}, which is not loaded", AppId, subscription.Topic, subscription.PubSub);
+            return;
         }
 
-        if (!_registry.TryGetValue(app, out StandInSidecar? target))
+        if (!component.Scopes.MaySubscribe(AppId, subscription.Topic))
         {
-            return DaprError(500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {app}, err: couldn't find service: {app}");
+            Logger.LogWarning("subscribing to topic {Topic} on pubsub {PubSub} is not allowed for app id {AppId}", subscription.Topic, subscription.PubSub, AppId);
+            return;
         }
 
-        var uri = new Uri(target.AppAddress, "/" + path + c.Request.QueryString);
-        using HttpRequestMessage request = new(new HttpMethod(c.Request.Method), uri);
-        byte[] body = await ReadAll(c.Request.Body);
-        if (body.Length > 0 || c.Request.ContentType is not null)
+        PubSubConsumer? consumer;
+        lock (_subscriptions)
         {
-            request.Content = new ByteArrayContent(body);
-            if (c.Request.ContentType is not null)
+            _subscriptions.Add(subscription);
+            Subscriptions.Add((subscription.PubSub, subscription.Topic, subscription.Route));
+            if (!_consumers.TryGetValue(subscription.PubSub, out consumer))
             {
-                request.Content.Headers.TryAddWithoutValidation("Content-Type", c.Request.ContentType);
+                // One consumer (queue and workers) per component, shared by its topics.
+                consumer = new PubSubConsumer(_broker, this, component, _groups[subscription.PubSub]);
+                _consumers[subscription.PubSub] = consumer;
             }
         }
 
-        // Caller headers reach the app but hop-by-hop ones (daprd-behaviour §1: pkg/messaging/v1/util.go
-        // InternalMetadataToHTTPHeader), the caller's own dapr-api-token and dapr-app-id (its sidecar's, not the app's).
-        foreach ((string name, Microsoft.Extensions.Primitives.StringValues values) in c.Request.Headers)
-        {
-            if (!IsHopByHop(name) && !name.Equals("dapr-api-token", StringComparison.OrdinalIgnoreCase) && !name.Equals("dapr-app-id", StringComparison.OrdinalIgnoreCase)
-                && !name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) && !name.Equals("Host", StringComparison.OrdinalIgnoreCase))
-            {
-                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
-            }
-        }
-
-        target.AddToken(request); // the target's own sidecar adds its app token
-        // Headers daprd adds toward the callee (reference §3: dapr-caller-app-id, dapr-callee-app-id).
-        request.Headers.TryAddWithoutValidation("dapr-caller-app-id", AppId);
-        request.Headers.TryAddWithoutValidation("dapr-callee-app-id", app);
-        try
-        {
-            using HttpResponseMessage response = await App.SendAsync(request);
-            byte[] answer = await response.Content.ReadAsByteArrayAsync();
-            // The app's status and body come back unchanged (service invocation is a proxy).
-            c.Response.StatusCode = (int)response.StatusCode;
-            c.Response.ContentType = response.Content.Headers.ContentType?.ToString();
-            foreach ((string name, IEnumerable<string> values) in response.Headers)
-            {
-                if (!IsHopByHop(name))
-                {
-                    c.Response.Headers[name] = values.ToArray();
-                }
-            }
-
-            await c.Response.Body.WriteAsync(answer);
-            return Results.Empty;
-        }
-        catch (HttpRequestException e)
-        {
-            return DaprError(500, "ERR_DIRECT_INVOKE", $"failed to invoke, id: {app}, err: {e.Message}");
-        }
+        consumer.Subscribe(subscription);
     }
 
-    /// <summary>Headers daprd does not pass on, either way (pkg/channel/http/http_channel.go copyHeader).</summary>
-    private static bool IsHopByHop(string name) =>
-        name.ToLowerInvariant() is "connection" or "keep-alive" or "proxy-connection" or "transfer-encoding" or "upgrade"
-            or "http2-settings" or "te" or "trailer" or "proxy-authorization" or "proxy-authenticate" or "content-length"
-        || name.EndsWith("-bin", StringComparison.OrdinalIgnoreCase);
+    /// <summary>One delivery for the broker; a dropped or exhausted event goes to the subscription's dead-letter topic when it has one.</summary>
+    internal async Task<DeliveryOutcome> DeliverEntryAsync(Subscription subscription, StreamEntry entry, CancellationToken cancellationToken)
+    {
+        DeliveryOutcome outcome = await EventDelivery.DeliverAsync(Channel, InboundPolicy(subscription.PubSub), subscription.PubSub, subscription.Route, entry.Data, entry.Metadata, cancellationToken);
+        // daprd: pkg/runtime/subscription/subscription.go sendToDeadLetter (same pubsub, original envelope, scopes apply)
+        if (outcome is DeliveryOutcome.Dropped or DeliveryOutcome.Exhausted && subscription.DeadLetterTopic is { } deadLetter
+            && _components.TryGetValue(subscription.PubSub, out PubSubComponent? component))
+        {
+            if (component.Scopes.MayPublish(AppId, deadLetter))
+            {
+                _broker.Publish(subscription.PubSub, deadLetter, entry.Data, entry.Metadata, component.MaxLenApprox);
+            }
+            else
+            {
+                Logger.LogError("dead-letter topic {Topic} is not allowed for app id {AppId}: event lost", deadLetter, AppId);
+            }
+        }
 
-    /// <summary>Dapr's error body (reference §3: <c>{"errorCode":"ERR_...","message":"..."}</c>).</summary>
-    private static IResult DaprError(int status, string code, string message) =>
-        Results.Json(new { errorCode = code, message }, statusCode: status);
+        return outcome;
+    }
+
+    private PolicyDefinition InboundPolicy(string pubsub) =>
+        Resiliency is { } resiliency && resiliency.AppliesTo(AppId) ? resiliency.ComponentInbound(pubsub) : PolicyDefinition.None;
+
+    /// <summary>Publish as HTTP and gRPC share it: null when stored, else the refusal.</summary>
+    private (int Status, string Code, string Message)? Publish(string pubsub, string topic, byte[] data, string? contentType, Dictionary<string, string> metadata, string? traceparent, string? tracestate)
+    {
+        // daprd: pkg/api/errors/pubsub.go NotFound, PublishForbidden
+        if (!_components.TryGetValue(pubsub, out PubSubComponent? component))
+        {
+            return (404, "ERR_PUBSUB_NOT_FOUND", $"pubsub {pubsub} is not found");
+        }
+
+        if (topic.Length == 0)
+        {
+            return (404, "ERR_TOPIC_NAME_EMPTY", $"topic is empty in pubsub {pubsub}");
+        }
+
+        if (!component.Scopes.MayPublish(AppId, topic))
+        {
+            return (403, "ERR_PUBSUB_FORBIDDEN", $"topic {topic} is not allowed for app id {AppId}");
+        }
+
+        byte[]? envelope = CloudEventEnvelope.Create(AppId, pubsub, topic, data, contentType, metadata, TraceContext.ChildOf(traceparent), string.IsNullOrEmpty(tracestate) ? null : tracestate, out string? error);
+        if (envelope is null)
+        {
+            return (400, "ERR_PUBSUB_CLOUD_EVENTS_SER", error!);
+        }
+
+        _broker.Publish(pubsub, topic, envelope, metadata, component.MaxLenApprox);
+        return null;
+    }
+
+    private static bool IsApiRoute(string path) =>
+        path is "/v1.0/healthz" or "/v1.0/healthz/outbound" or "/v1.0/metadata" || path.StartsWith("/v1.0/publish/", StringComparison.Ordinal);
 
     private GetMetadataResponse Metadata()
     {
@@ -359,7 +425,7 @@ public sealed class StandInSidecar : IAsyncDisposable
             RuntimeVersion = RuntimeVersion,
             AppConnectionProperties = new AppConnectionProperties { Port = AppAddress.Port, Protocol = "http", ChannelAddress = AppAddress.Host },
         };
-        metadata.RegisteredComponents.AddRange(PubSubNames.Select(n => new RegisteredComponents { Name = n, Type = "pubsub.redis", Version = "v1" }));
+        metadata.RegisteredComponents.AddRange(_components.Values.Select(p => new RegisteredComponents { Name = p.Name, Type = p.Type, Version = "v1" }));
         foreach (var s in Subscriptions)
         {
             var subscription = new PubsubSubscription { PubsubName = s.PubSub, Topic = s.Topic, Rules = new PubsubSubscriptionRules(), Type = PubsubSubscriptionType.Programmatic };
@@ -370,94 +436,7 @@ public sealed class StandInSidecar : IAsyncDisposable
         return metadata;
     }
 
-    /// <summary>One unary gRPC method: a length-prefixed request message in, a length-prefixed reply and grpc-status 0 out.</summary>
-    private static void Unary<TRequest, TResponse>(WebApplication app, string method, Google.Protobuf.MessageParser<TRequest> parser, Func<TRequest, TResponse> handle)
-        where TRequest : Google.Protobuf.IMessage<TRequest>
-        where TResponse : Google.Protobuf.IMessage<TResponse>
-    {
-        app.MapPost($"/dapr.proto.runtime.v1.Dapr/{method}", async (HttpContext c) =>
-        {
-            byte[] frame = await ReadAll(c.Request.Body);
-            c.Response.ContentType = "application/grpc";
-            if (frame.Length < 5 || frame[0] != 0)
-            {
-                c.Response.AppendTrailer("grpc-status", "13"); // INTERNAL: compressed or torn frame
-                return;
-            }
-
-            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(1, 4));
-            TResponse reply = handle(parser.ParseFrom(frame, 5, length));
-            byte[] payload = Google.Protobuf.MessageExtensions.ToByteArray(reply);
-            byte[] answer = new byte[5 + payload.Length];
-            BinaryPrimitives.WriteUInt32BigEndian(answer.AsSpan(1, 4), (uint)payload.Length);
-            payload.CopyTo(answer, 5);
-            c.Response.AppendTrailer("grpc-status", "0");
-            await c.Response.Body.WriteAsync(answer);
-        });
-    }
-
-    private bool HasToken(HttpContext c) =>
-        c.Request.Headers.TryGetValue("dapr-api-token", out var token) && token.ToString() == DaprApiToken;
-
-    private void AddToken(HttpRequestMessage request)
-    {
-        if (AppApiToken is not null)
-        {
-            request.Headers.Add("dapr-api-token", AppApiToken);
-        }
-    }
-
-    /// <summary>The CloudEvents 1.0 envelope daprd wraps around a published payload (reference §5).</summary>
-    private byte[] Envelope(string pubsub, string topic, byte[] data, string contentType)
-    {
-        object payload;
-        try
-        {
-            payload = JsonDocument.Parse(data).RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            payload = Encoding.UTF8.GetString(data);
-        }
-
-        return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
-        {
-            ["specversion"] = "1.0",
-            ["id"] = Guid.NewGuid().ToString(),
-            ["source"] = AppId,
-            ["type"] = "com.dapr.event.sent",
-            ["datacontenttype"] = contentType,
-            ["topic"] = topic,
-            ["pubsubname"] = pubsub,
-            ["time"] = DateTimeOffset.UtcNow.ToString("O"),
-            ["traceid"] = "00-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + "-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..8]) + "-01",
-            ["data"] = payload,
-        });
-    }
-
-    private static async Task<string> Status(HttpResponseMessage response)
-    {
-        string body = await response.Content.ReadAsStringAsync();
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("status", out JsonElement s) ? s.GetString() ?? "" : "";
-        }
-        catch (JsonException)
-        {
-            return ""; // "2xx with empty or non-JSON body: SUCCESS"
-        }
-    }
-
-    private static string? Property(JsonElement element, string name) =>
-        element.EnumerateObject().FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { Value.ValueKind: JsonValueKind.String } p ? p.Value.GetString() : null;
-
-    private static async Task<byte[]> ReadAll(Stream stream)
-    {
-        using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer);
-        return buffer.ToArray();
-    }
+    private bool HasToken(Microsoft.Extensions.Primitives.StringValues token) => token.Count == 1 && token.ToString() == DaprApiToken;
 
     private static WebApplication Build(HttpProtocols protocols)
     {
