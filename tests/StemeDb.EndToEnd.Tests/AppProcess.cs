@@ -14,6 +14,7 @@ public sealed class AppProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentQueue<string> _firstLines = new(); // the start banner, kept whole
+    private readonly ConcurrentDictionary<string, int> _counted = new(StringComparer.Ordinal);
 
     private AppProcess(string name, Process process)
     {
@@ -27,6 +28,12 @@ public sealed class AppProcess : IAsyncDisposable
 
     /// <summary>The first lines the app printed (its start banner).</summary>
     public IReadOnlyList<string> FirstLines => [.. _firstLines];
+
+    /// <summary>From now on, counts the output lines that hold <paramref name="fragment"/> (all of them, not only the kept ones).</summary>
+    public void Count(string fragment) => _counted.TryAdd(fragment, 0);
+
+    /// <summary>How many lines held <paramref name="fragment"/> since <see cref="Count"/>.</summary>
+    public int Counted(string fragment) => _counted.GetValueOrDefault(fragment);
 
     public string Output => $"--- {Name} (last {KeptLines} lines) ---\n" + string.Join('\n', _output);
 
@@ -157,6 +164,14 @@ public sealed class AppProcess : IAsyncDisposable
         if (_firstLines.Count < KeptLines)
         {
             _firstLines.Enqueue(line);
+        }
+
+        foreach ((string fragment, int _) in _counted)
+        {
+            if (line.Contains(fragment, StringComparison.Ordinal))
+            {
+                _counted.AddOrUpdate(fragment, 1, (_, n) => n + 1);
+            }
         }
 
         _output.Enqueue(line);

@@ -15,7 +15,9 @@ namespace StemeDb.EndToEnd.Tests;
 /// The Dapr path with the built apps as separate processes: 10 000 assertions through the gateway, every
 /// one read back; a node process killed, every one still readable; meta-range changes (splits) delivered
 /// by a broker that duplicates 10 %, reorders and loses 5 %, and all tables still converge. API tokens
-/// are on both ways (DAPR_API_TOKEN toward each sidecar, APP_API_TOKEN toward each node).
+/// are on both ways (DAPR_API_TOKEN toward each sidecar, APP_API_TOKEN toward each node). The sidecars
+/// apply the shipped resiliency and pub/sub components; the subjects a path cannot carry round-trip; a
+/// gateway restarted under a replayed, reordered membership stream ends with the right member view.
 /// </summary>
 public sealed class DaprPathTests(ITestOutputHelper output)
 {
@@ -77,12 +79,38 @@ public sealed class DaprPathTests(ITestOutputHelper output)
 
             Assert.Contains(cluster.Sidecars, s => s.Published.Any(p => p.Topic == "meta-range"));
 
+            // The splits sent bursts of 421 (range moved) through the sidecars with the shipped resiliency:
+            // no breaker counted them, so the gateway never routed around a live node.
+            Assert.True(cluster.GatewayProcess.Counted(DaprProcessCluster.Demotion) == 0, $"the gateway demoted a live node while the ranges split:\n{cluster.Output}");
+
+            // Subjects a path cannot carry, through the sidecars (which decode and normalize invoked paths).
+            List<string> failures = await HardSubjects.RoundTripAsync(http);
+            Assert.True(failures.Count == 0, string.Join('\n', failures));
+
             cluster.NodeProcess(0).Kill();
             clock.Restart();
             int unreadable = await UnreadableAsync(http, ids, "after node-1 was killed");
             output.WriteLine($"read back {Count} after the kill in {clock.Elapsed.TotalSeconds:F1} s");
             Assert.Equal(0, unreadable);
             await Poll.UntilAsync(async () => (await TablesAsync(http, cluster, [1, 2])).Converged is not null, TimeSpan.FromSeconds(30), "the surviving nodes and the gateway agree on the table", step: TimeSpan.FromMilliseconds(500), diagnostics: async () => $"Tables (nodes, then the gateway):\n{(await TablesAsync(http, cluster, [1, 2])).Detail}\n{cluster.Output}", retryOn: e => e is HttpRequestException);
+            await Poll.UntilAsync(async () => await MemberViewAsync(http) == "stemedb-node-1=dead stemedb-node-2=alive stemedb-node-3=alive", TimeSpan.FromSeconds(30), "the gateway sees node-1 dead", step: TimeSpan.FromMilliseconds(500), retryOn: e => e is HttpRequestException);
+
+            // A restarted gateway's sidecar is a new consumer group: the broker replays the whole membership
+            // stream (node-1 joining, seen by three observers, then dying), ten deliveries at a time, out of
+            // order. Applied by incarnation, the view is right once the replay is done and stays right.
+            int retained = cluster.Broker.Retained("pubsub", Topics.Membership);
+            await cluster.RestartGatewayAsync(refreshInterval: TimeSpan.FromMinutes(2));
+            await cluster.Broker.IdleAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            output.WriteLine($"gateway restarted; {retained} membership messages retained and replayed");
+            Assert.True(retained >= 4, $"only {retained} membership messages were retained: the replay proves nothing");
+            for (int sample = 0; sample < 5; sample++)
+            {
+                Assert.Equal("stemedb-node-1=dead stemedb-node-2=alive stemedb-node-3=alive", await MemberViewAsync(http));
+                await Task.Delay(500);
+            }
+
+            List<JsonElement> sampled = (await http.GetFromJsonAsync<List<JsonElement>>("/v1/subjects/e2e%3A7/assertions"))!;
+            Assert.Contains(sampled, a => a.GetProperty("id").GetString() == ids[7]);
         }
         // A failed wait already carries the output (its diagnostics); anything else gets it here.
         catch (Exception e) when (e is not (Xunit.Sdk.XunitException or TimeoutException))
@@ -90,6 +118,11 @@ public sealed class DaprPathTests(ITestOutputHelper output)
             throw new InvalidOperationException(cluster.Output, e);
         }
     }
+
+    /// <summary>The gateway's member list as "id=state" pairs in id order.</summary>
+    private static async Task<string> MemberViewAsync(HttpClient gateway) =>
+        string.Join(' ', (await gateway.GetFromJsonAsync<List<JsonElement>>("/v1/cluster/members"))!
+            .Select(m => $"{m.GetProperty("id").GetString()}={m.GetProperty("state").GetString()}").Order(StringComparer.Ordinal));
 
     /// <summary>Reads every subject back through the gateway; a read may be retried twice (a request in flight to the killed node). Returns the misses.</summary>
     private async Task<int> UnreadableAsync(HttpClient http, string[] ids, string when)

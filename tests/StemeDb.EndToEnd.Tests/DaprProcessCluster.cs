@@ -8,7 +8,9 @@ namespace StemeDb.EndToEnd.Tests;
 /// <summary>
 /// Three node processes and a gateway process, as <c>dapr run -f .</c> starts them: each app with its own
 /// (stand-in) sidecar, the CLI's environment, <c>Node__Transport=Dapr</c>, and a broker shared by the
-/// sidecars in place of Redis. Subscriptions are read once the app answers, as daprd does.
+/// sidecars in place of Redis. Subscriptions are read once the app answers, as daprd does. The sidecars
+/// apply the shipped <c>components/resiliency.yaml</c> and <c>components/pubsub.yaml</c> (scopes, a
+/// consumer group per sidecar start from <c>{uuid}</c>, ten parallel workers, the bounded stream).
 /// </summary>
 public sealed class DaprProcessCluster : IAsyncDisposable
 {
@@ -32,7 +34,14 @@ public sealed class DaprProcessCluster : IAsyncDisposable
     /// <summary>The sidecars: nodes first, the gateway last.</summary>
     public IReadOnlyList<StandInSidecar> Sidecars => _sidecars;
 
+    /// <summary>What the gateway logs when it routes around a node after a failed request (RoutingTable.Demote).</summary>
+    public const string Demotion = ": a request to it failed";
+
     public string Output => string.Join('\n', _processes.Select(p => p.Output));
+
+    /// <summary>The gateway process (the last one started).</summary>
+    public AppProcess GatewayProcess => _processes[^1];
+
 
     public static async Task<DaprProcessCluster> StartAsync(StandInBroker broker, long splitThresholdBytes)
     {
@@ -89,21 +98,7 @@ public sealed class DaprProcessCluster : IAsyncDisposable
             }
 
             cluster.GatewayUrl = new Uri($"http://127.0.0.1:{FreePorts.Tcp()}");
-            Dictionary<string, string?> gateway = await cluster.SidecarFor("stemedb-gateway", cluster.GatewayUrl);
-            gateway["ASPNETCORE_URLS"] = cluster.GatewayUrl.ToString();
-            gateway["Logging__LogLevel__Default"] = "Warning";
-            gateway["Gateway__Transport"] = "Dapr";
-            gateway["Gateway__RefreshInterval"] = "00:00:02";
-            for (int g = 0; g < Nodes; g++)
-            {
-                gateway[$"Gateway__Seeds__{g}"] = $"stemedb-node-{g + 1}";
-            }
-
-            AppProcess process = AppProcess.Start("stemedb-gateway", BuiltApps.Gateway, gateway);
-            cluster._processes.Add(process);
-            await process.WaitHealthyAsync(new Uri(cluster.GatewayUrl, "/healthz"), TimeSpan.FromSeconds(60));
-            await cluster._sidecars[^1].LoadSubscriptionsAsync();
-            await process.WaitHealthyAsync(new Uri(cluster.GatewayUrl, "/readyz"), TimeSpan.FromSeconds(30));
+            await cluster.StartGatewayAsync(TimeSpan.FromSeconds(2), subscribeWhenReady: false);
             return cluster;
         }
         catch
@@ -111,6 +106,44 @@ public sealed class DaprProcessCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Kills the gateway process and starts it again with a new sidecar: a new consumer group (the
+    /// component's <c>{uuid}</c>), so the broker replays every retained message, ten at a time, out of order.
+    /// The replay starts after the gateway's first pull of the member list, and the next pull is
+    /// <paramref name="refreshInterval"/> away, so the view the test then reads is what the events made of it.
+    /// </summary>
+    public async Task RestartGatewayAsync(TimeSpan refreshInterval)
+    {
+        AppProcess old = _processes[^1];
+        old.Kill();
+        await old.DisposeAsync();
+        _processes.RemoveAt(_processes.Count - 1);
+        StandInSidecar sidecar = _sidecars[^1];
+        _sidecars.RemoveAt(_sidecars.Count - 1);
+        await sidecar.DisposeAsync();
+        await StartGatewayAsync(refreshInterval, subscribeWhenReady: true);
+    }
+
+    private async Task StartGatewayAsync(TimeSpan refreshInterval, bool subscribeWhenReady)
+    {
+        Dictionary<string, string?> gateway = await SidecarFor("stemedb-gateway", GatewayUrl);
+        gateway["ASPNETCORE_URLS"] = GatewayUrl.ToString();
+        gateway["Logging__LogLevel__Default"] = "Warning";
+        gateway["Gateway__Transport"] = "Dapr";
+        gateway["Gateway__RefreshInterval"] = refreshInterval.ToString("c", CultureInfo.InvariantCulture);
+        for (int g = 0; g < Nodes; g++)
+        {
+            gateway[$"Gateway__Seeds__{g}"] = $"stemedb-node-{g + 1}";
+        }
+
+        AppProcess process = AppProcess.Start("stemedb-gateway", BuiltApps.Gateway, gateway);
+        process.Count(Demotion);
+        _processes.Add(process);
+        await process.WaitHealthyAsync(new Uri(GatewayUrl, subscribeWhenReady ? "/readyz" : "/healthz"), TimeSpan.FromSeconds(60));
+        await _sidecars[^1].LoadSubscriptionsAsync();
+        await process.WaitHealthyAsync(new Uri(GatewayUrl, "/readyz"), TimeSpan.FromSeconds(30));
     }
 
     public async ValueTask DisposeAsync()
@@ -145,6 +178,8 @@ public sealed class DaprProcessCluster : IAsyncDisposable
         {
             DaprApiToken = $"dapr-token-{appId}",
             AppApiToken = appId == "stemedb-gateway" ? null : $"app-token-{appId}",
+            Resiliency = ResiliencyPolicies.Load("components/resiliency.yaml"),
+            Components = PubSubComponent.LoadAll("components/pubsub.yaml"),
         };
         await sidecar.StartAsync();
         _sidecars.Add(sidecar);

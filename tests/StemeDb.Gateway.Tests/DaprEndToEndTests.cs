@@ -28,7 +28,7 @@ public sealed class DaprEndToEndTests
         {
             await using NodeCluster cluster = await NodeCluster.StartAsync(3, new() { ["Node:Transport"] = "Dapr" }, perNode: async (i, url) =>
             {
-                var sidecar = new StandInSidecar($"stemedb-node-{i + 1}", url, broker, registry);
+                var sidecar = new StandInSidecar($"stemedb-node-{i + 1}", url, broker, registry) { Resiliency = ResiliencyPolicies.Load("components/resiliency.yaml"), Components = PubSubComponent.LoadAll("components/pubsub.yaml") };
                 await sidecar.StartAsync();
                 sidecars.Add(sidecar);
                 return sidecar.AppEnvironment;
@@ -37,7 +37,7 @@ public sealed class DaprEndToEndTests
 
             await using GatewayHost gateway = await GatewayHost.StartAsync([], new() { ["Gateway:Transport"] = "Dapr", ["Gateway:Seeds:0"] = "stemedb-node-1" }, atUrl: async url =>
             {
-                var sidecar = new StandInSidecar("stemedb-gateway", url, broker, registry);
+                var sidecar = new StandInSidecar("stemedb-gateway", url, broker, registry) { Resiliency = ResiliencyPolicies.Load("components/resiliency.yaml"), Components = PubSubComponent.LoadAll("components/pubsub.yaml") };
                 await sidecar.StartAsync();
                 sidecars.Add(sidecar);
                 return sidecar.AppEnvironment;
