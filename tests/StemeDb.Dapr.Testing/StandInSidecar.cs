@@ -106,8 +106,8 @@ public sealed class StandInSidecar : IAsyncDisposable
 
     /// <summary>
     /// The environment the Dapr CLI gives the app (standalone/run.go getEnv: APP_ID, APP_PORT,
-    /// DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT, APP_PROTOCOL; APP_CHANNEL_ADDRESS when not
-    /// 127.0.0.1), plus APP_API_TOKEN and DAPR_API_TOKEN when the sidecar has them.
+    /// DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_METRICS_PORT, APP_PROTOCOL; APP_CHANNEL_ADDRESS always, empty
+    /// for 127.0.0.1), plus APP_API_TOKEN and DAPR_API_TOKEN when the sidecar has them.
     /// </summary>
     public Dictionary<string, string?> AppEnvironment
     {
@@ -122,10 +122,8 @@ public sealed class StandInSidecar : IAsyncDisposable
                 ["DAPR_GRPC_PORT"] = GrpcEndpoint.Port.ToString(CultureInfo.InvariantCulture),
                 ["DAPR_METRICS_PORT"] = "0",
             };
-            if (AppAddress.Host != "127.0.0.1")
-            {
-                environment["APP_CHANNEL_ADDRESS"] = AppAddress.Host;
-            }
+            // Run-file mode always sets it, empty when the app has no appChannelAddress (cli: pkg/standalone/run.go getEnv).
+            environment["APP_CHANNEL_ADDRESS"] = AppAddress.Host == "127.0.0.1" ? "" : AppAddress.Host;
 
             if (AppApiToken is not null)
             {
