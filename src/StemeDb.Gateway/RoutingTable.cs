@@ -174,7 +174,7 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or Polly.ExecutionRejectedException)
             {
-                // ExecutionRejectedException: the resilience handler's timeout or open circuit (a hung or failing node).
+                // ExecutionRejectedException: the per-request deadline (a hung node).
                 logger.LogDebug(e, "Refresh from {Source} failed; trying another node", source);
             }
         }

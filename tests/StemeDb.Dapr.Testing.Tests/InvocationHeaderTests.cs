@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using Dapr.Client;
@@ -11,15 +10,11 @@ namespace StemeDb.Dapr.Testing.Tests;
 public sealed class InvocationHeaderTests : IAsyncLifetime
 {
     private const string Traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    private readonly ConcurrentDictionary<string, StandInSidecar> _registry = new();
-    private readonly StandInBroker _broker = new(1);
-    private WebApplication _app = null!;
-    private StandInSidecar _callee = null!;
-    private StandInSidecar _caller = null!;
+    private InvocationRig _rig = null!;
 
     public async Task InitializeAsync()
     {
-        _app = await TestApps.StartAsync(app =>
+        _rig = await InvocationRig.StartAsync(app =>
         {
             app.MapGet("/redirect", () => Results.Redirect("/elsewhere"));
             app.MapGet("/teapot", (HttpContext c) =>
@@ -28,23 +23,15 @@ public sealed class InvocationHeaderTests : IAsyncLifetime
                 return Results.Text("short and stout", "text/x-teapot", statusCode: 418);
             });
             app.MapFallback((HttpContext c) => c.Response.WriteAsJsonAsync(c.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString())));
-        });
-        _callee = new StandInSidecar("orders", _app.Url(), _broker, _registry) { AppApiToken = "orders-app-token" };
-        await _callee.StartAsync();
-        _caller = await TestApps.CallerAsync(_broker, _registry, daprApiToken: "checkout-dapr-token");
+        }, calleeAppToken: "orders-app-token", callerDaprToken: "checkout-dapr-token");
     }
 
-    public async Task DisposeAsync()
-    {
-        await _caller.DisposeAsync();
-        await _callee.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     [Fact]
     public async Task Caller_headers_pass_but_hop_by_hop_ones_and_the_callers_token_and_the_sidecars_add_theirs()
     {
-        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _caller.HttpEndpoint.ToString(), "checkout-dapr-token");
+        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _rig.Caller.HttpEndpoint.ToString(), "checkout-dapr-token");
         using var request = new HttpRequestMessage(HttpMethod.Get, "/headers");
         request.Headers.Add("X-Custom", "kept");
         request.Headers.Add("X-Listed", "dropped: named by Connection");
@@ -68,8 +55,8 @@ public sealed class InvocationHeaderTests : IAsyncLifetime
         Assert.Equal("default", seen["dapr-caller-namespace"]);
         Assert.Equal("orders", seen["dapr-callee-app-id"]);
         Assert.Equal("127.0.0.1", seen["x-forwarded-for"]);
-        Assert.Equal(_caller.HostName, seen["x-forwarded-host"]);
-        Assert.Equal($"for=127.0.0.1;by=127.0.0.1;host={_caller.HostName}", seen["forwarded"]);
+        Assert.Equal(_rig.Caller.HostName, seen["x-forwarded-host"]);
+        Assert.Equal($"for=127.0.0.1;by=127.0.0.1;host={_rig.Caller.HostName}", seen["forwarded"]);
         // The sidecar's span is a child of the caller's: same trace, new parent id.
         string[] trace = seen["traceparent"].Split('-');
         Assert.Equal("0af7651916cd43dd8448eb211c80319c", trace[1]);
@@ -80,7 +67,7 @@ public sealed class InvocationHeaderTests : IAsyncLifetime
     [Fact]
     public async Task Without_a_traceparent_the_sidecar_starts_a_trace()
     {
-        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _caller.HttpEndpoint.ToString(), "checkout-dapr-token");
+        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _rig.Caller.HttpEndpoint.ToString(), "checkout-dapr-token");
         Dictionary<string, string> seen = (await client.GetFromJsonAsync<Dictionary<string, string>>("/headers"))!;
         Assert.True(TraceContext.IsValid(seen["traceparent"]), seen["traceparent"]);
     }
@@ -88,11 +75,11 @@ public sealed class InvocationHeaderTests : IAsyncLifetime
     [Fact]
     public async Task Without_DAPR_API_TOKEN_on_the_caller_its_token_header_passes_when_the_callee_sets_none()
     {
-        var plainCallee = new StandInSidecar("plain", _app.Url(), _broker, _registry);
+        var plainCallee = new StandInSidecar("plain", _rig.App.Url(), _rig.Broker, _rig.Registry);
         await using (plainCallee)
         {
             await plainCallee.StartAsync();
-            await using StandInSidecar plainCaller = await TestApps.CallerAsync(_broker, _registry, appId: "plain-caller");
+            await using StandInSidecar plainCaller = await TestApps.CallerAsync(_rig.Broker, _rig.Registry, appId: "plain-caller");
             using var http = new HttpClient { BaseAddress = plainCaller.HttpEndpoint };
             using var request = new HttpRequestMessage(HttpMethod.Get, "/v1.0/invoke/plain/method/headers");
             request.Headers.Add("dapr-api-token", "whatever");
@@ -104,14 +91,14 @@ public sealed class InvocationHeaderTests : IAsyncLifetime
     [Fact]
     public async Task The_apps_answer_comes_back_unchanged_redirects_included()
     {
-        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _caller.HttpEndpoint.ToString(), "checkout-dapr-token");
+        using HttpClient client = DaprClient.CreateInvokeHttpClient("orders", _rig.Caller.HttpEndpoint.ToString(), "checkout-dapr-token");
         using HttpResponseMessage teapot = await client.GetAsync("/teapot");
         Assert.Equal((HttpStatusCode)418, teapot.StatusCode);
         Assert.Equal("short and stout", await teapot.Content.ReadAsStringAsync());
         Assert.Equal("text/x-teapot", teapot.Content.Headers.ContentType!.MediaType);
         Assert.Equal("yes", teapot.Headers.GetValues("X-App").Single());
 
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _caller.HttpEndpoint };
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _rig.Caller.HttpEndpoint };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1.0/invoke/orders/method/redirect");
         request.Headers.Add("dapr-api-token", "checkout-dapr-token");
         using HttpResponseMessage redirect = await http.SendAsync(request);

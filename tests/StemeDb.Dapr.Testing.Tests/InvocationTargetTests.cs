@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -13,36 +12,24 @@ namespace StemeDb.Dapr.Testing.Tests;
 /// <summary>How the caller's sidecar finds the target app (daprd-behaviour §1): header, then Basic auth, then the invoke path.</summary>
 public sealed class InvocationTargetTests : IAsyncLifetime
 {
-    private readonly ConcurrentDictionary<string, StandInSidecar> _registry = new();
-    private readonly StandInBroker _broker = new(1);
-    private WebApplication _app = null!;
-    private StandInSidecar _callee = null!;
-    private StandInSidecar _caller = null!;
+    private InvocationRig _rig = null!;
 
     public async Task InitializeAsync()
     {
-        _app = await TestApps.StartAsync(app => app.Run(c => c.Response.WriteAsJsonAsync(new
+        _rig = await InvocationRig.StartAsync(app => app.Run(c => c.Response.WriteAsJsonAsync(new
         {
             path = c.Request.Path.Value,
             appIdHeader = c.Request.Headers["dapr-app-id"].ToString(),
             authorization = c.Request.Headers.Authorization.ToString(),
         })));
-        _callee = new StandInSidecar("orders", _app.Url(), _broker, _registry);
-        await _callee.StartAsync();
-        _caller = await TestApps.CallerAsync(_broker, _registry);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _caller.DisposeAsync();
-        await _callee.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     [Fact]
     public async Task The_dapr_app_id_header_names_the_target_the_whole_path_is_the_method_and_the_header_is_not_forwarded()
     {
-        using var http = new HttpClient { BaseAddress = _caller.HttpEndpoint };
+        using var http = new HttpClient { BaseAddress = _rig.Caller.HttpEndpoint };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1.0/invoke/elsewhere/method/x");
         request.Headers.Add("dapr-app-id", "orders");
         JsonElement seen = await (await http.SendAsync(request)).Content.ReadFromJsonAsync<JsonElement>();
@@ -53,7 +40,7 @@ public sealed class InvocationTargetTests : IAsyncLifetime
     [Fact]
     public async Task Basic_authorization_with_dapr_app_id_names_the_target_and_is_forwarded()
     {
-        using var http = new HttpClient { BaseAddress = _caller.HttpEndpoint };
+        using var http = new HttpClient { BaseAddress = _rig.Caller.HttpEndpoint };
         string credential = Convert.ToBase64String(Encoding.UTF8.GetBytes("dapr-app-id:orders"));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/hello/basic");
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", credential);
@@ -67,7 +54,7 @@ public sealed class InvocationTargetTests : IAsyncLifetime
     [Fact]
     public async Task Basic_authorization_for_another_user_is_not_a_target()
     {
-        using var http = new HttpClient { BaseAddress = _caller.HttpEndpoint };
+        using var http = new HttpClient { BaseAddress = _rig.Caller.HttpEndpoint };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/hello");
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ana:orders")));
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(request)).StatusCode);
@@ -76,7 +63,7 @@ public sealed class InvocationTargetTests : IAsyncLifetime
     [Fact]
     public async Task Without_a_target_the_sidecar_answers_404_ERR_DIRECT_INVOKE()
     {
-        using var http = new HttpClient { BaseAddress = _caller.HttpEndpoint };
+        using var http = new HttpClient { BaseAddress = _rig.Caller.HttpEndpoint };
         using HttpResponseMessage response = await http.GetAsync("/hello");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         JsonElement error = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -87,10 +74,10 @@ public sealed class InvocationTargetTests : IAsyncLifetime
     [Fact]
     public async Task An_app_id_with_its_namespace_reaches_the_app_and_another_namespace_does_not()
     {
-        using HttpClient own = DaprClient.CreateInvokeHttpClient("orders.default", _caller.HttpEndpoint.ToString());
+        using HttpClient own = DaprClient.CreateInvokeHttpClient("orders.default", _rig.Caller.HttpEndpoint.ToString());
         Assert.Equal("/ns", (await own.GetFromJsonAsync<JsonElement>("/ns")).GetProperty("path").GetString());
 
-        using HttpClient other = DaprClient.CreateInvokeHttpClient("orders.prod", _caller.HttpEndpoint.ToString());
+        using HttpClient other = DaprClient.CreateInvokeHttpClient("orders.prod", _rig.Caller.HttpEndpoint.ToString());
         using HttpResponseMessage response = await other.GetAsync("/ns");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Contains("couldn't find service: orders.prod", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

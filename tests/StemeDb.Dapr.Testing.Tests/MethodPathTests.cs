@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -14,31 +13,19 @@ namespace StemeDb.Dapr.Testing.Tests;
 /// </summary>
 public sealed class MethodPathTests : IAsyncLifetime
 {
-    private readonly ConcurrentDictionary<string, StandInSidecar> _registry = new();
-    private readonly StandInBroker _broker = new(1);
-    private WebApplication _app = null!;
-    private StandInSidecar _callee = null!;
-    private StandInSidecar _caller = null!;
+    private InvocationRig _rig = null!;
 
     public async Task InitializeAsync()
     {
         // The app reports the request target it got on the wire and what ASP.NET Core decoded from it.
-        _app = await TestApps.StartAsync(app => app.Run(c => c.Response.WriteAsJsonAsync(new
+        _rig = await InvocationRig.StartAsync(app => app.Run(c => c.Response.WriteAsJsonAsync(new
         {
             raw = c.Features.Get<IHttpRequestFeature>()!.RawTarget,
             path = c.Request.Path.Value,
         })));
-        _callee = new StandInSidecar("orders", _app.Url(), _broker, _registry);
-        await _callee.StartAsync();
-        _caller = await TestApps.CallerAsync(_broker, _registry);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _caller.DisposeAsync();
-        await _callee.DisposeAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     [Theory]
     [InlineData("a%2Fb", "/a/b", "/a/b")] // decoded once: the app sees a real slash
@@ -53,7 +40,7 @@ public sealed class MethodPathTests : IAsyncLifetime
     public async Task The_method_is_decoded_once_cleaned_and_rebuilt_into_the_app_url(string method, string appTarget, string appPath)
     {
         using var http = new HttpClient();
-        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _caller.HttpEndpoint, "/v1.0/invoke/orders/method/" + method));
+        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _rig.Caller.HttpEndpoint, "/v1.0/invoke/orders/method/" + method));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         JsonElement seen = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(appTarget, seen.GetProperty("raw").GetString());
@@ -69,7 +56,7 @@ public sealed class MethodPathTests : IAsyncLifetime
     public async Task Methods_that_would_change_the_app_url_are_refused_with_ERR_DIRECT_INVOKE(string method, string cause)
     {
         using var http = new HttpClient();
-        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _caller.HttpEndpoint, "/v1.0/invoke/orders/method/" + method));
+        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _rig.Caller.HttpEndpoint, "/v1.0/invoke/orders/method/" + method));
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         JsonElement error = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("ERR_DIRECT_INVOKE", error.GetProperty("errorCode").GetString());
@@ -84,7 +71,7 @@ public sealed class MethodPathTests : IAsyncLifetime
         // Kestrel itself refuses a decoded NUL (400) before the stand-in sees the request; daprd would answer
         // 500 ERR_DIRECT_INVOKE. Either way the app is not called, and NormalizeMethod refuses it.
         using var http = new HttpClient();
-        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _caller.HttpEndpoint, "/v1.0/invoke/orders/method/a%00b"));
+        using HttpResponseMessage response = await http.SendAsync(TestApps.Raw(HttpMethod.Get, _rig.Caller.HttpEndpoint, "/v1.0/invoke/orders/method/a%00b"));
         Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.InternalServerError, response.StatusCode.ToString());
         Assert.Null(MethodPath.Normalize("a\0b"));
     }
