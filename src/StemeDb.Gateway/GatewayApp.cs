@@ -66,12 +66,12 @@ public static class GatewayApp
             app.MapMetaRangeSubscription(options.PubSubName, (services, update) => services.GetRequiredService<RoutingTable>().Accept(update));
             app.MapPost("/events/membership", (MembershipEventDto? change, RoutingTable table) =>
             {
-                if (change?.Member is null)
+                if (change is null || string.IsNullOrEmpty(change.MemberId) || string.IsNullOrEmpty(change.State))
                 {
                     return Results.Ok(new { status = "DROP" });
                 }
 
-                table.Apply(change.Member with { State = change.Kind switch { "joined" => "alive", var k => k } });
+                table.Apply(change.Member);
                 return Results.Ok(new { status = "SUCCESS" });
             }).WithTopic(options.PubSubName, Topics.Membership);
         }

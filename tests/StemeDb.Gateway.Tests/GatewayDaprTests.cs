@@ -41,10 +41,16 @@ public sealed class GatewayDaprTests
         Assert.Equal("SUCCESS", await Deliver(gateway, "meta-range", split)); // duplicates are normal
         var joined = new
         {
+            key = "stemedb-node-2@7/alive",
             kind = "joined",
-            member = new { id = "stemedb-node-2", appId = "stemedb-node-2", httpAddress = "http://127.0.0.1:5002", swimAddress = "127.0.0.1:7947", state = "alive", incarnation = 7 },
-            at = DateTimeOffset.UnixEpoch,
+            memberId = "stemedb-node-2",
+            appId = "stemedb-node-2",
+            httpAddress = "http://127.0.0.1:5002",
+            swimAddress = "127.0.0.1:7947",
+            state = "alive",
+            incarnation = 7,
             observedBy = "stemedb-node-1",
+            time = DateTimeOffset.UnixEpoch,
         };
         Assert.Equal("SUCCESS", await Deliver(gateway, "membership", joined));
         Assert.Equal("DROP", await Deliver(gateway, "membership", new { kind = "joined" }));
@@ -163,10 +169,16 @@ public sealed class GatewayDaprTests
         await using GatewayHost gateway = await StartDaprGateway();
         object Event(string kind, string state, uint incarnation) => new
         {
+            key = $"stemedb-node-2@{incarnation}/{state}",
             kind,
-            member = new { id = "stemedb-node-2", appId = "stemedb-node-2", httpAddress = "http://127.0.0.1:5002", swimAddress = "127.0.0.1:7947", state, incarnation },
-            at = DateTimeOffset.UnixEpoch,
+            memberId = "stemedb-node-2",
+            appId = "stemedb-node-2",
+            httpAddress = "http://127.0.0.1:5002",
+            swimAddress = "127.0.0.1:7947",
+            state,
+            incarnation,
             observedBy = "stemedb-node-1",
+            time = DateTimeOffset.UnixEpoch,
         };
 
         async Task<string> StateAsync() =>

@@ -120,9 +120,11 @@ public sealed class DaprAdapterTests
         global::Dapr.Client.Autogen.Grpc.v1.PublishEventRequest joined = sidecar.Published.First(p => p.Topic == "membership");
         MembershipEventDto change = JsonSerializer.Deserialize<MembershipEventDto>(joined.Data.Span, JsonSerializerOptions.Web)!;
         Assert.Equal("joined", change.Kind);
-        Assert.Contains(change.Member.Id, new[] { "stemedb-node-1", "stemedb-node-2" });
-        Assert.NotEqual(change.Member.Id, change.ObservedBy);
-        Assert.StartsWith("http://127.0.0.1:", change.Member.HttpAddress);
+        Assert.Equal("alive", change.State);
+        Assert.Contains(change.MemberId, new[] { "stemedb-node-1", "stemedb-node-2" });
+        Assert.NotEqual(change.MemberId, change.ObservedBy);
+        Assert.StartsWith("http://127.0.0.1:", change.HttpAddress);
+        Assert.Equal($"{change.MemberId}@{change.Incarnation}/alive", change.Key);
     }
 
     // The stand-in sidecar records Dapr.Client's gRPC PublishEvent calls; no app is behind it here.

@@ -27,10 +27,3 @@ public sealed record MemberDto(string Id, string AppId, string HttpAddress, stri
         _ => 2, // dead, left
     };
 }
-
-/// <summary>A membership event as published on the topic <c>membership</c>.</summary>
-public sealed record MembershipEventDto(string Kind, MemberDto Member, DateTimeOffset At, string ObservedBy)
-{
-    public static MembershipEventDto From(MembershipEvent e) =>
-        new(e.Kind.ToString().ToLowerInvariant(), MemberDto.From(e.Member), e.At, e.ObservedBy.Value);
-}
