@@ -11,4 +11,11 @@ public static class InternalHeaderNames
 
     /// <summary>The node that sent the call or the answer (also on the gateway's answers: the node that served).</summary>
     public const string Node = "X-StemeDb-Node";
+
+    /// <summary>
+    /// The cluster token (<c>Node:ClusterToken</c>, <c>Gateway:ClusterToken</c>): when a node has one, every
+    /// call to it but the health probes must carry it (401 otherwise). Required off loopback with the direct
+    /// transport; with Dapr the sidecar's app token does this job.
+    /// </summary>
+    public const string ClusterToken = "X-StemeDb-Cluster-Token";
 }

@@ -18,6 +18,13 @@ public static class GatewayApp
         var errors = new List<string>();
         GatewayOptions options = StrictOptions.Bind<GatewayOptions>(builder.Configuration, GatewayOptions.SectionName, errors);
         options.Validate(errors);
+        string? appToken = builder.Configuration[DaprAppToken.Variable];
+        ExposureRules.CheckGatewayToNodes(options.Transport == Transport.Direct ? options.Seeds : [], options.Transport, options.ClusterToken, $"{GatewayOptions.SectionName}:ClusterToken", errors);
+        if (options.Transport == Transport.Dapr)
+        {
+            // With Dapr the gateway takes meta-range and membership deliveries: off loopback only its sidecar may post them.
+            ExposureRules.CheckInternalApi(NetworkExposure.Of(builder.Configuration), Transport.Dapr, null, $"{GatewayOptions.SectionName}:ClusterToken", appToken, [], errors);
+        }
         if (errors.Count > 0)
         {
             throw new ClusterConfigException(errors);
@@ -40,6 +47,10 @@ public static class GatewayApp
         // and the gateway demoted a live leader. Dapr's resiliency (components/resiliency.yaml) neither
         // retries nor breaks invocations, for the same reason.
         nodes.AddResilienceHandler("node-deadline", pipeline => pipeline.AddTimeout(options.RequestTimeout));
+        if (!string.IsNullOrEmpty(options.ClusterToken))
+        {
+            nodes.AddHttpMessageHandler(() => new StaticHeaderHandler(InternalHeaderNames.ClusterToken, options.ClusterToken));
+        }
         if (options.Transport == Transport.Dapr)
         {
             builder.Services.AddDaprClient();
@@ -61,6 +72,13 @@ public static class GatewayApp
             $"Send a configured key in the {ApiKeyHeader} header.");
         if (options.Transport == Transport.Dapr)
         {
+            // Deliveries and subscription discovery come from the sidecar, which adds the app token.
+            app.UseHeaderToken(
+                DaprAppToken.Header,
+                string.IsNullOrEmpty(appToken) ? [] : [appToken],
+                request => !request.Path.StartsWithSegments("/v1") && !HeaderToken.IsHealthProbe(request) && !request.Path.StartsWithSegments("/openapi"),
+                "Missing or wrong app API token",
+                $"Event deliveries to this gateway need the {DaprAppToken.Header} header that its sidecar adds.");
             app.UseCloudEvents();
             app.MapSubscribeHandler();
             app.MapMetaRangeSubscription(options.PubSubName, (services, update) => services.GetRequiredService<RoutingTable>().Accept(update));

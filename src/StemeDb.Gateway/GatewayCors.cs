@@ -27,6 +27,20 @@ public static class GatewayCors
             app.UseCors(Policy);
         }
 
+        // A preflight the policy did not answer (an unlisted origin, or no origins configured) gets 204 with no
+        // Access-Control-Allow-Origin: the browser then refuses the real request. Without this it fell through
+        // to routing and got 405, which says "wrong method" about a request that is only a question.
+        app.Use(async (context, next) =>
+        {
+            HttpRequest request = context.Request;
+            if (HttpMethods.IsOptions(request.Method) && request.Headers.ContainsKey("Origin") && request.Headers.ContainsKey("Access-Control-Request-Method"))
+            {
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            await next(context);
+        });
         return app;
     }
 }

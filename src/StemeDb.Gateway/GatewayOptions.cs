@@ -33,6 +33,12 @@ public sealed class GatewayOptions
 
     public bool CorsAllowCredentials { get; set; }
 
+    /// <summary>
+    /// The nodes' <c>Node:ClusterToken</c>, sent on every call to them. Required when the seeds are off
+    /// loopback with the direct transport.
+    /// </summary>
+    public string? ClusterToken { get; set; }
+
     /// <summary>When any are set, every /v1 request needs one in the <c>X-Api-Key</c> header.</summary>
     public List<string> ApiKeys { get; set; } = [];
 
@@ -65,6 +71,12 @@ public sealed class GatewayOptions
         if (MaxBodyBytes < 1024 || MaxBodyBytes > RequestLimits.MaxNodeBodyBytes)
         {
             errors.Add($"{SectionName}:MaxBodyBytes must be between 1 KiB and {RequestLimits.MaxNodeBodyBytes}, what a node reads (was {MaxBodyBytes}).");
+        }
+
+        // An empty entry (say Gateway__CorsOrigins__0= in the environment) would fail every request later.
+        foreach (string origin in CorsOrigins.Where(o => o != "*" && !Uri.TryCreate(o, UriKind.Absolute, out _)))
+        {
+            errors.Add($"{SectionName}:CorsOrigins: '{origin}' is not an origin (scheme://host[:port]) or '*'.");
         }
 
         if (CorsAllowCredentials && CorsOrigins.Contains("*"))

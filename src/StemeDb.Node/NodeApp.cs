@@ -21,6 +21,15 @@ public static class NodeApp
         NodeOptions node = StrictOptions.Bind<NodeOptions>(builder.Configuration, NodeOptions.SectionName, errors);
         StorageOptions storage = StrictOptions.Bind<StorageOptions>(builder.Configuration, StorageOptions.SectionName, errors);
         node.Validate(errors, seeded: cluster.Swim.Seeds.Count > 0);
+        string? token = builder.Configuration[DaprAppToken.Variable];
+        // Off loopback nothing shipped may be the secret: a SWIM key of the user's own, an authenticated internal API.
+        NetworkExposure exposure = NetworkExposure.Of(
+            builder.Configuration,
+            ("Cluster:Swim:BindAddress", cluster.Swim.BindAddress),
+            ("Cluster:Swim:AdvertiseAddress", cluster.Swim.AdvertiseAddress),
+            ("Node:HttpAddress", node.HttpAddress));
+        ExposureRules.CheckSwimKeys(exposure, cluster.Swim.Keys, errors);
+        ExposureRules.CheckInternalApi(exposure, node.Transport, node.ClusterToken, $"{NodeOptions.SectionName}:ClusterToken", token, cluster.Swim.Keys, errors);
         if (errors.Count > 0)
         {
             throw new ClusterConfigException(errors);
@@ -58,7 +67,6 @@ public static class NodeApp
         builder.Services.AddSingleton<RangeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RangeWorker>());
         configureServices?.Invoke(builder.Services);
-        string? token = builder.Configuration[DaprAppToken.Variable];
         IHttpClientBuilder peers = builder.Services.AddHttpClient(PeerClient.HttpClientName, c =>
         {
             c.Timeout = TimeSpan.FromSeconds(60); // each call has its own, shorter deadline (PeerClient)
@@ -66,6 +74,11 @@ public static class NodeApp
             if (!string.IsNullOrEmpty(token) && node.Transport == Transport.Direct)
             {
                 c.DefaultRequestHeaders.Add(DaprAppToken.Header, token);
+            }
+
+            if (!string.IsNullOrEmpty(node.ClusterToken))
+            {
+                c.DefaultRequestHeaders.Add(InternalHeaderNames.ClusterToken, node.ClusterToken);
             }
         });
         peers.RemoveAllLoggers(); // no per-request log scopes on the replication and read paths; callers log failures
@@ -85,6 +98,13 @@ public static class NodeApp
             request => !HeaderToken.IsHealthProbe(request),
             "Missing or wrong app API token",
             $"Every request to this node needs the {DaprAppToken.Header} header that its sidecar adds.");
+        // Checked before any handler reads a body: an unauthenticated caller never reaches a store or the meta-range.
+        app.UseHeaderToken(
+            InternalHeaderNames.ClusterToken,
+            string.IsNullOrEmpty(node.ClusterToken) ? [] : [node.ClusterToken],
+            request => !HeaderToken.IsHealthProbe(request),
+            "Missing or wrong cluster token",
+            $"Every request to this node needs the {InternalHeaderNames.ClusterToken} header with the cluster token (Node:ClusterToken).");
         app.UseInternalHeaders(app.Services.GetRequiredService<ClusterNode>());
         if (node.Transport == Transport.Dapr)
         {

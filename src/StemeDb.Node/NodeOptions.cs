@@ -22,6 +22,13 @@ public sealed class NodeOptions
     /// <summary><c>Direct</c> (HTTP to peers' addresses; the default) or <c>Dapr</c> (pub/sub and invocation through the sidecar).</summary>
     public Transport Transport { get; set; } = Transport.Direct;
 
+    /// <summary>
+    /// The secret every call to this node's API must carry in <c>X-StemeDb-Cluster-Token</c> (health probes
+    /// aside), and that this node sends to its peers. Default none; required when the node listens off
+    /// loopback with the direct transport (<see cref="ExposureRules"/>). The same on every node and gateway.
+    /// </summary>
+    public string? ClusterToken { get; set; }
+
     /// <summary>The Dapr pub/sub component (the one <c>dapr init</c> makes is called <c>pubsub</c>).</summary>
     public string PubSubName { get; set; } = Contracts.Topics.DefaultPubSub;
 

@@ -61,7 +61,10 @@ public sealed class ContainerCluster : IAsyncLifetime
     private string _image = "";
 
     // One client for the membership polls (every 50-100 ms during a scenario), not a new one per poll.
-    private readonly HttpClient _membership = new() { Timeout = TimeSpan.FromSeconds(2) };
+    // Off loopback the nodes refuse calls without the cluster token, the test's own too.
+    private static readonly string ClusterToken = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b * 11 + 7)).ToArray());
+
+    private readonly HttpClient _membership = new() { Timeout = TimeSpan.FromSeconds(2), DefaultRequestHeaders = { { InternalHeaderNames.ClusterToken, ClusterToken } } };
 
     public DockerClient Docker { get; private set; } = null!;
 
@@ -286,6 +289,7 @@ public sealed class ContainerCluster : IAsyncLifetime
             ["Cluster__Swim__AdvertiseAddress"] = NodeAddress(i),
             ["Cluster__Swim__PushPullInterval"] = "00:00:05",
             ["Cluster__Swim__Keys__0"] = SwimKey,
+            ["Node__ClusterToken"] = ClusterToken,
             // 1 MiB ranges: the preload makes several, so every node replicates some.
             ["Cluster__Sharding__SplitThresholdBytes"] = "1048576",
             ["Cluster__Sharding__MergeThresholdBytes"] = "0",
@@ -339,6 +343,7 @@ public sealed class ContainerCluster : IAsyncLifetime
             ["Logging__LogLevel__StemeDb"] = "Information",
             ["Gateway__RefreshInterval"] = "00:00:01",
             ["Gateway__RequestTimeout"] = "00:00:02",
+            ["Gateway__ClusterToken"] = ClusterToken,
         };
         for (int s = 0; s < NodeCount; s++)
         {

@@ -43,7 +43,14 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         foreach ((string key, string? value) in extra ?? [])
         {
-            settings[key] = value;
+            if (value is null)
+            {
+                settings.Remove(key); // a default of this host taken away
+            }
+            else
+            {
+                settings[key] = value;
+            }
         }
 
         foreach ((string key, string? value) in atUrl is null ? [] : await atUrl(url))

@@ -53,7 +53,8 @@ public sealed class InputAndUpstreamTests : IAsyncLifetime
         { "POST", "/v1/assertions", null, Good, 415, "application/json" },
         { "PUT", "/v1/assertions", "application/json", Good, 405, "" },
         { "GET", "/v1/subjects/" + new string('s', 1100) + "/assertions", null, null, 400, "at most 1024" },
-        { "GET", "/v1/subjects/s/assertions?history=perhaps", null, null, 400, "" },
+        { "GET", "/v1/subjects/s/assertions?history=perhaps", null, null, 400, "history" },
+        { "GET", "/v1/assertions?subject=s&history=maybe", null, null, 400, "\"maybe\"" },
         { "DELETE", "/v1/subjects/s/assertions/not-an-id", null, null, 400, "64 hex digits" },
         { "GET", InternalRoutes.MetaRange, null, null, 404, "" },
         { "GET", "/v1/nothing-here", null, null, 404, "" },
@@ -152,11 +153,24 @@ public sealed class InputAndUpstreamTests : IAsyncLifetime
         refused.Headers.Add("Access-Control-Request-Method", "POST");
         using HttpResponseMessage no = await _gateway.Http.SendAsync(refused);
         Assert.False(no.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal(HttpStatusCode.NoContent, no.StatusCode); // as the README says; it was 405
 
         using var simple = new HttpRequestMessage(HttpMethod.Get, "/v1/cluster/members");
         simple.Headers.Add("Origin", "https://evil.example");
         using HttpResponseMessage plain = await _gateway.Http.SendAsync(simple);
         Assert.False(plain.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task With_no_origins_configured_a_preflight_is_204_without_an_allowed_origin()
+    {
+        await using GatewayHost bare = await GatewayHost.StartAsync([_node.Url], new() { ["Gateway:CorsOrigins:0"] = null });
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v1/assertions");
+        preflight.Headers.Add("Origin", GatewayHost.AllowedOrigin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        using HttpResponseMessage answer = await bare.Http.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode); // was 405: the README says 204
+        Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
     [Fact]

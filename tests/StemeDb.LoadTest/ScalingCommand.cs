@@ -17,6 +17,9 @@ namespace StemeDb.LoadTest;
 public static class ScalingCommand
 {
     private const int Gateways = 2;
+    // Off loopback the nodes need a cluster token (and refuse the SWIM key as one).
+    private static readonly string ClusterToken = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b * 13 + 5)).ToArray());
+
     private static readonly string SwimKey = Convert.ToBase64String(Enumerable.Range(0, 32).Select(b => (byte)(b * 7 + 3)).ToArray());
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
@@ -134,6 +137,7 @@ public static class ScalingCommand
                         "Cluster__Swim__BindAddress=0.0.0.0",
                         $"Cluster__Swim__AdvertiseAddress={NodeAddress(i)}",
                         $"Cluster__Swim__Keys__0={SwimKey}",
+                        $"Node__ClusterToken={ClusterToken}",
                         $"Node__HttpAddress=http://{NodeAddress(i)}:5000",
                         "Storage__DataDirectory=/data",
                     };
@@ -145,7 +149,7 @@ public static class ScalingCommand
                 for (int g = 0; g < gateways; g++)
                 {
                     string address = $"{prefix}{40 + g}";
-                    var env = new List<string> { "ASPNETCORE_URLS=http://0.0.0.0:8080", "Logging__LogLevel__Default=Warning", "Gateway__RefreshInterval=00:00:01" };
+                    var env = new List<string> { "ASPNETCORE_URLS=http://0.0.0.0:8080", "Logging__LogLevel__Default=Warning", "Gateway__RefreshInterval=00:00:01", $"Gateway__ClusterToken={ClusterToken}" };
                     env.AddRange(Enumerable.Range(0, nodes).Select(s => $"Gateway__Seeds__{s}=http://{NodeAddress(s)}:5000"));
                     await cluster.RunAsync($"stemedb-scale-{cluster._run}-gateway-{g + 1}", address, null, env, image, "/app/gateway/StemeDb.Gateway.dll", cancellationToken);
                     cluster.GatewayUrls.Add(new Uri($"http://{address}:8080"));

@@ -12,10 +12,12 @@ public sealed class SwimConfig
     public const int MaxDatagramBytes = 1400;
 
     /// <summary>
-    /// IP address the UDP socket binds to. Default <c>0.0.0.0</c> (every interface); peers are then told
-    /// 127.0.0.1, which reaches only this host, unless <see cref="AdvertiseAddress"/> is set.
+    /// IP address the UDP socket binds to. Default <c>127.0.0.1</c>: only this host reaches it until it is
+    /// set, as etcd listens on localhost by default, so a node never listens on a network by accident (off
+    /// loopback a node needs a key of its own, see the README's threat model). <c>0.0.0.0</c> binds every
+    /// interface; peers are then told 127.0.0.1 unless <see cref="AdvertiseAddress"/> is set.
     /// </summary>
-    public string BindAddress { get; set; } = "0.0.0.0";
+    public string BindAddress { get; set; } = "127.0.0.1";
 
     /// <summary>UDP port. Default 7946 (memberlist's); 0 picks a free one (tests).</summary>
     public int BindPort { get; set; } = 7946;
