@@ -99,6 +99,12 @@ public static class ExposureRules
             return;
         }
 
+        // A header cannot carry a line break: a token file made without `tr -d '\n'` would never match.
+        if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            errors.Add($"{setting} must not contain spaces, line breaks or control characters (a file written by `echo` ends with a line break: `{MakeSecret} | tr -d '\\n'`).");
+        }
+
         if (token.Length < MinTokenLength)
         {
             errors.Add($"{setting} must have at least {MinTokenLength} characters (has {token.Length}): `{MakeSecret}`.");
