@@ -82,9 +82,14 @@ public static class AssertionValidator
                 var keys = new HashSet<string>(StringComparer.Ordinal);
                 foreach (JsonProperty p in value.EnumerateObject())
                 {
-                    if (!keys.Add(p.Name))
+                    if (ReadText(() => p.Name) is not { } name)
                     {
-                        return $"has the key '{p.Name}' twice.";
+                        return "has a key that is not valid Unicode (a lone surrogate, such as \\ud800 escaped alone).";
+                    }
+
+                    if (!keys.Add(name))
+                    {
+                        return $"has the key '{name}' twice.";
                     }
 
                     string? inner = CheckJson(p.Value, depth + 1);
@@ -106,8 +111,24 @@ public static class AssertionValidator
                 }
 
                 return null;
+            case JsonValueKind.String when ReadText(value.GetString) is null:
+                // JSON lets a lone surrogate be escaped; UTF-8 cannot carry it, so the canonical form (and the id) could not be made.
+                return "holds a string that is not valid Unicode (a lone surrogate, such as \\ud800 escaped alone).";
             default:
                 return null;
+        }
+    }
+
+    /// <summary>The text, or null where JSON escaped a lone surrogate (the reader refuses to make a string of it).</summary>
+    private static string? ReadText(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 }

@@ -51,6 +51,16 @@ public class AssertionTests
         Assert.Contains(error.Errors, e => e.Field == field);
     }
 
+    [Theory]
+    [InlineData("[false,\"\\uDAB0TuDEBE\"]")] // found by the node API fuzzer: a 500 where the id was made
+    [InlineData("{\"\\uDC00\":1}")]
+    [InlineData("{\"a\":{\"b\":\"x\\uD800\"}}")]
+    public void A_lone_surrogate_escaped_in_the_object_is_refused_not_a_crash(string json)
+    {
+        var error = Assert.Throws<InvalidAssertionException>(() => new Assertion("s", "p", Json(json), null, null, default));
+        Assert.Contains(error.Errors, e => e.Field == "object" && e.Message.Contains("surrogate"));
+    }
+
     [Fact]
     public void A_lone_surrogate_is_not_text()
     {

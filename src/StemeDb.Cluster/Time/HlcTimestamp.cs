@@ -25,7 +25,15 @@ public readonly record struct HlcTimestamp(long WallMilliseconds, ushort Logical
 
     public static bool operator >=(HlcTimestamp a, HlcTimestamp b) => a.Packed >= b.Packed;
 
-    public DateTimeOffset ToDateTimeOffset() => DateTimeOffset.FromUnixTimeMilliseconds(WallMilliseconds);
+    /// <summary>
+    /// The wall time, clamped to what <see cref="DateTimeOffset"/> holds: a reading from a peer can be any
+    /// 64-bit value (a broken or hostile clock), and showing it must not throw where it is refused and logged.
+    /// </summary>
+    public DateTimeOffset ToDateTimeOffset() =>
+        DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(WallMilliseconds, MinUnixMilliseconds, MaxUnixMilliseconds));
+
+    private static readonly long MinUnixMilliseconds = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     public override string ToString() => $"{WallMilliseconds}.{Logical}";
 }
