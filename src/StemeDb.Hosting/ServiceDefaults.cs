@@ -13,6 +13,7 @@ public static class ServiceDefaults
         ArgumentNullException.ThrowIfNull(builder);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxRequestBodyBytes);
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Http.IProblemDetailsWriter, ProblemJsonWriter>(); // after the default: whatever Accept says
         // Binding failures throw (instead of a bare 400) so that BadRequestProblems can say what was wrong.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<BadRequestProblems>();

@@ -161,6 +161,20 @@ public sealed class InputAndUpstreamTests : IAsyncLifetime
         Assert.False(plain.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
+    [Theory]
+    [InlineData("/v1/nothing-here", 404)]
+    [InlineData("/v1/assertions?subject=s&history=maybe", 400)]
+    public async Task An_error_is_a_problem_body_whatever_the_client_accepts(string path, int status)
+    {
+        // Found by the gateway fuzzer: with an Accept naming no JSON type the answer was text/plain (404) or empty (400).
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Accept", "text/html");
+        using HttpResponseMessage answer = await _gateway.Http.SendAsync(request);
+        Assert.Equal(status, (int)answer.StatusCode);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(status, JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetInt32());
+    }
+
     [Fact]
     public async Task With_no_origins_configured_a_preflight_is_204_without_an_allowed_origin()
     {

@@ -85,9 +85,10 @@ public sealed class HttpFuzzer(Uri baseAddress, int concurrency = 4)
         return new Report(sent, new Dictionary<int, int>(statuses), [.. findings], clock.Elapsed);
     }
 
-    private static HttpRequestMessage Build(FuzzRequest request)
+    private HttpRequestMessage Build(FuzzRequest request)
     {
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), request.PathAndQuery);
+        // Joined as text: "//v1" resolved against the base would be a host named v1.
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + request.PathAndQuery));
         if (request.Body is not null)
         {
             message.Content = new ByteArrayContent(request.Body);
