@@ -31,6 +31,7 @@ public static class GatewayApp
         }
 
         builder.AddServiceDefaults(options.MaxBodyBytes);
+        builder.AddTelemetry("stemedb-gateway", builder.Configuration["urls"] ?? Environment.MachineName);
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<RoutingTable>();
@@ -76,7 +77,7 @@ public static class GatewayApp
             app.UseHeaderToken(
                 DaprAppToken.Header,
                 string.IsNullOrEmpty(appToken) ? [] : [appToken],
-                request => !request.Path.StartsWithSegments("/v1") && !HeaderToken.IsHealthProbe(request) && !request.Path.StartsWithSegments("/openapi"),
+                request => !request.Path.StartsWithSegments("/v1") && !Telemetry.IsOpen(request) && !request.Path.StartsWithSegments("/openapi"),
                 "Missing or wrong app API token",
                 $"Event deliveries to this gateway need the {DaprAppToken.Header} header that its sidecar adds.");
             app.UseCloudEvents();
@@ -95,6 +96,7 @@ public static class GatewayApp
         }
 
         app.MapOpenApi();
+        app.MapMetrics();
         app.MapAssertionsApi();
         app.MapClusterApi();
         return app;

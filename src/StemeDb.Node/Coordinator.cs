@@ -41,12 +41,36 @@ public sealed record QuorumOutcome(QuorumStatus Status, int Answered, int Replic
 /// change of the range (<see cref="FenceGate"/>) or knows a newer descriptor refuses, so an old majority
 /// cannot go on after a new one was decided.
 /// </summary>
-public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, ReplicationBatcher replication, StoreHealth health, LoadTracker load)
+public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAssertionStore store, FenceGate gate, PeerClient peers, ReplicationBatcher replication, StoreHealth health, LoadTracker load, NodeTelemetry telemetry)
 {
     public static int QuorumOf(int replicas) => (replicas / 2) + 1;
 
     /// <summary>Stores records of one range here and on a majority of the range's replicas at <paramref name="range"/>'s generation.</summary>
     public async Task<QuorumOutcome> ReplicateAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, CancellationToken cancellationToken)
+    {
+        using System.Diagnostics.Activity? span = telemetry.Source.StartActivity("quorum write");
+        span?.SetTag("stemedb.range", range.Id.ToString());
+        span?.SetTag("stemedb.records", assertions.Count + retractions.Count);
+        long started = node.Time.GetTimestamp();
+        QuorumOutcome outcome = await WriteQuorumAsync(range, assertions, retractions, cancellationToken).ConfigureAwait(false);
+        telemetry.Wrote(outcome.Status, node.Time.GetElapsedTime(started));
+        span?.SetTag("stemedb.outcome", outcome.Status.ToString());
+        return outcome;
+    }
+
+    /// <summary>A majority read of a subject: the union of the answers of a majority of the range's replicas.</summary>
+    public async Task<(QuorumOutcome Outcome, List<AssertionDto> Records)> ReadAsync(RangeDescriptor range, string subject, string? predicate, CancellationToken cancellationToken)
+    {
+        using System.Diagnostics.Activity? span = telemetry.Source.StartActivity("quorum read");
+        span?.SetTag("stemedb.range", range.Id.ToString());
+        long started = node.Time.GetTimestamp();
+        (QuorumOutcome Outcome, List<AssertionDto> Records) read = await ReadQuorumAsync(range, subject, predicate, cancellationToken).ConfigureAwait(false);
+        telemetry.Read(read.Outcome.Status, node.Time.GetElapsedTime(started));
+        span?.SetTag("stemedb.outcome", read.Outcome.Status.ToString());
+        return read;
+    }
+
+    private async Task<QuorumOutcome> WriteQuorumAsync(RangeDescriptor range, IReadOnlyList<Assertion> assertions, IReadOnlyList<Retraction> retractions, CancellationToken cancellationToken)
     {
         foreach (Assertion a in assertions)
         {
@@ -90,8 +114,7 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
         return Conclude(range, acknowledged, moved, failures) with { Added = added };
     }
 
-    /// <summary>A majority read of a subject: the union of the answers of a majority of the range's replicas.</summary>
-    public async Task<(QuorumOutcome Outcome, List<AssertionDto> Records)> ReadAsync(RangeDescriptor range, string subject, string? predicate, CancellationToken cancellationToken)
+    private async Task<(QuorumOutcome Outcome, List<AssertionDto> Records)> ReadQuorumAsync(RangeDescriptor range, string subject, string? predicate, CancellationToken cancellationToken)
     {
         load.Record(store.ShardOf(subject));
         SlotId slot = SlotId.Of(range);

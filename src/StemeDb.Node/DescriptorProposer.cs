@@ -22,6 +22,7 @@ public sealed class DescriptorProposer(
     PeerClient peers,
     RangeData data,
     TimeProvider time,
+    NodeTelemetry telemetry,
     ILogger<DescriptorProposer> logger) : IConsensusTransport
 {
     private readonly Lock _randomLock = new();
@@ -30,7 +31,12 @@ public sealed class DescriptorProposer(
     /// <summary>Carries the change through consensus and publishes whatever got decided on the way.</summary>
     public async Task<ChangeResult> ProposeAsync(DescriptorChange change, string reason, CancellationToken cancellationToken)
     {
+        using System.Diagnostics.Activity? span = telemetry.Source.StartActivity("propose " + change.Kind.ToString().ToLowerInvariant());
+        long started = time.GetTimestamp();
         ChangeResult result = await ChangeOrchestration.CarryOutAsync(change, new SlotDecider(this), cancellationToken).ConfigureAwait(false);
+        string outcome = result.Took ? "decided" : !result.Publish.IsEmpty ? "superseded" : "undecided";
+        telemetry.Proposed(change.Kind.ToString().ToLowerInvariant(), outcome, time.GetElapsedTime(started));
+        span?.SetTag("stemedb.outcome", outcome);
         if (!result.Publish.IsEmpty)
         {
             IEnumerable<NodeId> involved = change.Replaces.Concat(change.Creates).Concat(result.Publish).SelectMany(d => d.Replicas);

@@ -36,6 +36,7 @@ public static class NodeApp
         }
 
         builder.AddServiceDefaults(RequestLimits.MaxNodeBodyBytes);
+        builder.AddTelemetry("stemedb-node", cluster.NodeId);
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(node);
         // The store belongs to this cluster: one made for another (another genesis) is refused at start.
@@ -60,6 +61,7 @@ public static class NodeApp
         builder.Services.AddSingleton<FenceGate>();
         builder.Services.AddSingleton<StoreHealth>();
         builder.Services.AddSingleton<LoadTracker>();
+        builder.Services.AddSingleton<NodeTelemetry>();
         builder.Services.AddSingleton<Coordinator>();
         builder.Services.AddSingleton<ConsensusAcceptor>();
         builder.Services.AddSingleton<DescriptorProposer>();
@@ -95,14 +97,14 @@ public static class NodeApp
         app.UseHeaderToken(
             DaprAppToken.Header,
             string.IsNullOrEmpty(token) ? [] : [token],
-            request => !HeaderToken.IsHealthProbe(request),
+            request => !Telemetry.IsOpen(request),
             "Missing or wrong app API token",
             $"Every request to this node needs the {DaprAppToken.Header} header that its sidecar adds.");
         // Checked before any handler reads a body: an unauthenticated caller never reaches a store or the meta-range.
         app.UseHeaderToken(
             InternalHeaderNames.ClusterToken,
             string.IsNullOrEmpty(node.ClusterToken) ? [] : [node.ClusterToken],
-            request => !HeaderToken.IsHealthProbe(request),
+            request => !Telemetry.IsOpen(request),
             "Missing or wrong cluster token",
             $"Every request to this node needs the {InternalHeaderNames.ClusterToken} header with the cluster token (Node:ClusterToken).");
         app.UseInternalHeaders(app.Services.GetRequiredService<ClusterNode>());
@@ -117,6 +119,7 @@ public static class NodeApp
             !services.GetRequiredService<ClusterNode>().IsReady ? "The node has not joined its cluster yet."
             : services.GetRequiredService<StoreHealth>().Failure is { } failure ? $"The store refuses writes: {failure}"
             : null);
+        app.MapMetrics();
         app.MapNodeApi();
         app.MapConsensusApi();
         app.MapRangeApi();

@@ -36,6 +36,7 @@ public sealed partial class SwimMembership
         }
 
         uint seq = ++_sequence;
+        _probes++;
         _probe = new Probe(seq, target.Info.Id, target.Info.Incarnation);
         _acks[seq] = new PendingAck(Origin: null, OriginSequence: 0, Timer: null);
         var ping = new Ping(seq, target.Info.Id, LocalId);
@@ -86,6 +87,7 @@ public sealed partial class SwimMembership
             return;
         }
 
+        _failedProbes++;
         // Relays that could not even send a nack point at this member's own links (Lifeguard).
         _awareness.ApplyDelta(probe.ExpectedNacks > 0 ? probe.ExpectedNacks - probe.Nacks : 1);
         if (_members.TryGetValue(probe.Target, out Member? target) && target.Info.Incarnation == probe.Incarnation && target.Info.IsActive)

@@ -117,6 +117,7 @@ public sealed partial class SwimMembership
 
         member.Info = member.Info with { Incarnation = suspect.Incarnation, State = NodeState.Suspect };
         member.StateChanged = _time.GetTimestamp();
+        _suspicions++;
         Broadcast(suspect.Node, suspect);
         Raise(MembershipEventKind.Suspect, member.Info);
         _logger.LogInformation("Member {Node} is suspect (incarnation {Incarnation}, by {From})", suspect.Node, suspect.Incarnation, suspect.From);

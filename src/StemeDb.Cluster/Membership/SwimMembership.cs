@@ -67,6 +67,9 @@ public sealed partial class SwimMembership : IAsyncDisposable
     private readonly ClusterId _cluster;
     private long _deathsDeclared;
     private long _refutations;
+    private long _probes;
+    private long _failedProbes;
+    private long _suspicions;
 
     public SwimMembership(
         SwimConfig config,
@@ -159,7 +162,7 @@ public sealed partial class SwimMembership : IAsyncDisposable
         {
             lock (_lock)
             {
-                return new SwimStats(_received, _sent, _bytesSent, _largest, _malformed, _unauthenticated, _deathsDeclared, _refutations, _awareness.Score, _foreign);
+                return new SwimStats(_received, _sent, _bytesSent, _largest, _malformed, _unauthenticated, _deathsDeclared, _refutations, _awareness.Score, _foreign, _probes, _failedProbes, _suspicions);
             }
         }
     }
