@@ -8,7 +8,8 @@ namespace StemeDb.Gateway;
 /// <summary>Cluster views and health: members, ranges, liveness and readiness.</summary>
 public static class ClusterApi
 {
-    public sealed record RangeView(string Id, int StartShard, int EndShard, long Generation, List<string> Replicas, string? Leader, long? SizeBytes);
+    /// <param name="RequestRate">Requests per second its leader coordinated for it, over the leader's load window (the rate load splits and leader balancing use).</param>
+    public sealed record RangeView(string Id, int StartShard, int EndShard, long Generation, List<string> Replicas, string? Leader, long? SizeBytes, double? RequestRate = null);
 
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder app)
     {
@@ -29,21 +30,18 @@ public static class ClusterApi
             {
                 if (table.AddressOf(leader) is not { } address)
                 {
-                    return (leader, (List<RangeSizeDto>?)null);
+                    return (leader, (List<RangeSizeDto>?)null, (NodeLoadDto?)null);
                 }
 
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(options.RequestTimeout);
-                try
-                {
-                    return (leader, await http.CreateClient("nodes").GetFromJsonAsync<List<RangeSizeDto>>(new Uri(address, InternalRoutes.RangeSizes), timeout.Token));
-                }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException)
-                {
-                    return (leader, (List<RangeSizeDto>?)null); // size unknown for its ranges; the view still answers
-                }
+                HttpClient client = http.CreateClient("nodes");
+                Task<List<RangeSizeDto>?> sizes = Fetch<List<RangeSizeDto>>(client, new Uri(address, InternalRoutes.RangeSizes), timeout.Token);
+                Task<NodeLoadDto?> load = Fetch<NodeLoadDto>(client, new Uri(address, InternalRoutes.Load), timeout.Token);
+                return (leader, await sizes, await load);
             }));
             var sizeOf = reports.Where(r => r.Item2 is not null).ToDictionary(r => r.leader, r => r.Item2!);
+            var loadOf = reports.Where(r => r.Item3 is not null).ToDictionary(r => r.leader, r => r.Item3!);
 
             List<RangeView> ranges = [.. entries.Select(e =>
             {
@@ -52,11 +50,33 @@ public static class ClusterApi
                 long? size = leader is { } l && sizeOf.TryGetValue(l, out List<RangeSizeDto>? sizes)
                     ? sizes.FirstOrDefault(s => s.StartShard == e.StartShard && s.EndShard == e.EndShard)?.Bytes
                     : null;
-                return new RangeView(e.Descriptor.Id.ToString(), e.StartShard, e.EndShard, e.Descriptor.Generation, [.. e.Descriptor.Replicas.Select(r => r.Value)], leader?.Value, size);
+                double? rate = leader is { } led && loadOf.TryGetValue(led, out NodeLoadDto? report)
+                    ? report.Ranges.FirstOrDefault(r => r.StartShard == e.StartShard && r.EndShard == e.EndShard)?.Rate
+                    : null;
+                return new RangeView(e.Descriptor.Id.ToString(), e.StartShard, e.EndShard, e.Descriptor.Generation, [.. e.Descriptor.Replicas.Select(r => r.Value)], leader?.Value, size, rate);
             })];
             return Results.Ok(ranges);
         }).WithSummary("The ranges: shard span, generation, replicas, the replica that leads, and the bytes the leader holds.");
 
+        return MapHealth(app);
+    }
+
+    // Size or load unknown for a leader's ranges when it does not answer in time: the view still answers.
+    private static async Task<T?> Fetch<T>(HttpClient client, Uri uri, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await client.GetFromJsonAsync<T>(uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or Polly.Timeout.TimeoutRejectedException)
+        {
+            return null;
+        }
+    }
+
+    private static IEndpointRouteBuilder MapHealth(IEndpointRouteBuilder app)
+    {
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("health");
         app.MapGet("/readyz", (RoutingTable table) => table.IsReady
             ? Results.Ok(new { status = "ready" })

@@ -99,6 +99,7 @@ public static class GatewayApp
         app.MapMetrics();
         app.MapAssertionsApi();
         app.MapClusterApi();
+        app.MapDashboardApi();
         return app;
     }
 }

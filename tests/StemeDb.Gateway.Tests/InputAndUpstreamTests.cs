@@ -176,6 +176,20 @@ public sealed class InputAndUpstreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_dashboard_is_served_with_a_strict_policy_and_asks_the_api_for_everything_with_the_key()
+    {
+        using HttpResponseMessage page = await _gateway.Http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("default-src 'none'; script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Contains("/dashboard/dashboard.js", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        string script = await _gateway.Http.GetStringAsync("/dashboard/dashboard.js");
+        Assert.Contains("X-Api-Key", script, StringComparison.Ordinal); // the key goes with every data call
+        Assert.DoesNotContain("http://", script, StringComparison.Ordinal); // nothing from another origin (no CDN)
+        Assert.Equal("text/css", (await _gateway.Http.GetAsync("/dashboard/dashboard.css")).Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task With_no_origins_configured_a_preflight_is_204_without_an_allowed_origin()
     {
         await using GatewayHost bare = await GatewayHost.StartAsync([_node.Url], new() { ["Gateway:CorsOrigins:0"] = null });
