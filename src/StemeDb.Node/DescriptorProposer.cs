@@ -29,13 +29,17 @@ public sealed class DescriptorProposer(
     private readonly Random _random = new();
 
     /// <summary>Carries the change through consensus and publishes whatever got decided on the way.</summary>
-    public async Task<ChangeResult> ProposeAsync(DescriptorChange change, string reason, CancellationToken cancellationToken)
+    public Task<ChangeResult> ProposeAsync(DescriptorChange change, string reason, CancellationToken cancellationToken) =>
+        ProposeAsync(change, reason, "other", cancellationToken);
+
+    /// <param name="cause">The rule that planned it (<see cref="RangeChange.Cause"/>), for metrics.</param>
+    public async Task<ChangeResult> ProposeAsync(DescriptorChange change, string reason, string cause, CancellationToken cancellationToken)
     {
         using System.Diagnostics.Activity? span = telemetry.Source.StartActivity("propose " + change.Kind.ToString().ToLowerInvariant());
         long started = time.GetTimestamp();
         ChangeResult result = await ChangeOrchestration.CarryOutAsync(change, new SlotDecider(this), cancellationToken).ConfigureAwait(false);
         string outcome = result.Took ? "decided" : !result.Publish.IsEmpty ? "superseded" : "undecided";
-        telemetry.Proposed(change.Kind.ToString().ToLowerInvariant(), outcome, time.GetElapsedTime(started));
+        telemetry.Proposed(change.Kind.ToString().ToLowerInvariant(), string.IsNullOrEmpty(cause) ? "other" : cause, outcome, time.GetElapsedTime(started));
         span?.SetTag("stemedb.outcome", outcome);
         if (!result.Publish.IsEmpty)
         {

@@ -35,7 +35,7 @@ public sealed class NodeTelemetry : IDisposable
         _node = new("stemedb.node", node.Id.Value);
         Meter meter = meters.Create(Name);
         Source = new ActivitySource(Name);
-        _proposals = meter.CreateCounter<long>("stemedb.consensus.proposals", "{proposal}", "Descriptor changes proposed by this node, by kind and outcome (decided, superseded, undecided).");
+        _proposals = meter.CreateCounter<long>("stemedb.consensus.proposals", "{proposal}", "Descriptor changes proposed by this node, by kind (split, merge, replicate, reorder, renew), cause (the rule that planned it) and outcome (decided, superseded, undecided).");
         _proposalSeconds = meter.CreateHistogram<double>("stemedb.consensus.duration", "s", "Time from proposing a descriptor change to its outcome.");
         _writeSeconds = meter.CreateHistogram<double>("stemedb.write.quorum.duration", "s", "Writes this node coordinated: time to a write quorum, by outcome.");
         _readSeconds = meter.CreateHistogram<double>("stemedb.read.quorum.duration", "s", "Reads this node coordinated: time to a read quorum, by outcome.");
@@ -68,15 +68,17 @@ public sealed class NodeTelemetry : IDisposable
             : [], "{member}", "Members as this member sees them, by state.");
         meter.CreateObservableGauge<int>("stemedb.ranges", () => Ranges(node), "{range}", "Ranges: in the table, replicated here, led here.");
         meter.CreateObservableGauge<long>("stemedb.store.bytes", () => [new Measurement<long>(StoredBytes(node, store), _node)], "By", "Bytes of assertions stored here (the shard sizes the range rules use).");
+        meter.CreateObservableGauge<double>("stemedb.range.request_rate", () => LedRanges(node).Select(e => new Measurement<double>(load.Current.Of(e.StartShard, e.EndShard), _node, new("range", e.Descriptor.Id.ToString()))), "{request}/s", "Requests per second of each range this node leads (what load splits and leader balancing read).");
+        meter.CreateObservableGauge<long>("stemedb.range.bytes", () => RangeBytes(node, store), "By", "Bytes of each range this node leads.");
         meter.CreateObservableGauge<double>("stemedb.node.request_rate", () => [new Measurement<double>(load.NodeRate, _node)], "{request}/s", "Requests this node coordinated per second, over the load window.");
     }
 
     /// <summary>The node's spans: quorum writes and reads, proposals.</summary>
     public ActivitySource Source { get; }
 
-    public void Proposed(string kind, string outcome, TimeSpan took)
+    public void Proposed(string kind, string cause, string outcome, TimeSpan took)
     {
-        _proposals.Add(1, _node, new("kind", kind), new("outcome", outcome));
+        _proposals.Add(1, _node, new("kind", kind), new("cause", cause), new("outcome", outcome));
         _proposalSeconds.Record(took.TotalSeconds, _node, new("kind", kind), new("outcome", outcome));
     }
 
@@ -102,6 +104,15 @@ public sealed class NodeTelemetry : IDisposable
             _refusals.Add(1, _node, new("operation", operation), new("cause", outcome));
         }
     }
+
+    private IEnumerable<Measurement<long>> RangeBytes(ClusterNode node, RocksDbAssertionStore store)
+    {
+        ShardSizes sizes = store.Sizes();
+        return [.. LedRanges(node).Select(e => new Measurement<long>(sizes.Of(e.StartShard, e.EndShard), _node, new("range", e.Descriptor.Id.ToString())))];
+    }
+
+    private static IEnumerable<MetaRangeEntry> LedRanges(ClusterNode node) =>
+        node.Table.Current.Entries.Where(e => node.Router.RouteShard(e.StartShard) is { HasLiveReplica: true } route && route.Leader == node.Id);
 
     private IEnumerable<Measurement<int>> Ranges(ClusterNode node)
     {

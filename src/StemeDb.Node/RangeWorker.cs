@@ -111,7 +111,7 @@ public sealed class RangeWorker(
             await StepAsync($"recover {predecessor.Id}", async () =>
             {
                 logger.LogWarning("Range {Range} at generation {Generation} has been fenced here for {Age} without a decision; resolving it", predecessor.Id, predecessor.Generation, age);
-                await proposer.ProposeAsync(DescriptorChange.Renew(predecessor, node.Clock.Now(), node.Id), "recovery of an abandoned change", cancellationToken).ConfigureAwait(false);
+                await proposer.ProposeAsync(DescriptorChange.Renew(predecessor, node.Clock.Now(), node.Id), "recovery of an abandoned change", "recovery", cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
         }
     }
@@ -141,12 +141,12 @@ public sealed class RangeWorker(
                     }
                 }
 
-                ChangeResult result = await proposer.ProposeAsync(change, planned.Reason, cancellationToken).ConfigureAwait(false);
+                ChangeResult result = await proposer.ProposeAsync(change, planned.Reason, planned.Cause, cancellationToken).ConfigureAwait(false);
                 if (!result.Took && result.Publish.IsEmpty && result.Current.IsEmpty)
                 {
                     // Not decided (no majority, or a new replica could not be filled): renew at once, so the
                     // replicas that promised serve again without waiting for the recovery timeout.
-                    await proposer.ProposeAsync(DescriptorChange.Renew(change.Replaces[0], node.Clock.Now(), node.Id), "giving back an undecided change", cancellationToken).ConfigureAwait(false);
+                    await proposer.ProposeAsync(DescriptorChange.Renew(change.Replaces[0], node.Clock.Now(), node.Id), "giving back an undecided change", "recovery", cancellationToken).ConfigureAwait(false);
                     throw new InvalidOperationException($"the {change.Kind} of range {change.Replaces[0].Id} was not decided: {result.Summary}");
                 }
             }).ConfigureAwait(false);

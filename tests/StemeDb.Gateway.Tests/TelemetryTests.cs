@@ -27,6 +27,7 @@ public sealed partial class TelemetryTests
             Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync($"/v1/assertions?subject=user%3A{i}")).StatusCode);
         }
 
+        await cluster.SplitGenesisInHalfAsync();
         await cluster.KillAsync(2);
         await Poll.UntilAsync(() => Task.FromResult(cluster.Node(0).Swim.Find(new("stemedb-node-3"))?.IsActive == false), TimeSpan.FromSeconds(20), "node-3 is dead to node-1");
 
@@ -53,6 +54,12 @@ public sealed partial class TelemetryTests
         Assert.True(Sum("stemedb_ranges", l => l.GetValueOrDefault("stemedb_node") == "stemedb-node-1" && l.GetValueOrDefault("scope") == "table") >= 1, "the range table");
         Assert.True(Sum("stemedb_store_bytes", l => l.GetValueOrDefault("stemedb_node") == "stemedb-node-1") > 0, "bytes stored");
         Assert.True(samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Value > 0), "ASP.NET Core's server metrics");
+        Assert.True(Sum("stemedb_consensus_proposals_total", l => l.GetValueOrDefault("kind") == "split" && l.GetValueOrDefault("outcome") == "decided") == 1, "the split, decided");
+        Assert.True(Sum("stemedb_consensus_duration_seconds_count", l => l.GetValueOrDefault("kind") == "split") == 1, "its duration");
+        Assert.Equal(2, samples.Where(s => s.Name == "stemedb_range_bytes" && s.Labels.GetValueOrDefault("stemedb_node") == "stemedb-node-1").Select(s => s.Labels["range"]).Distinct().Count());
+        Assert.True(Sum("stemedb_range_bytes", l => l.GetValueOrDefault("stemedb_node") == "stemedb-node-1") > 0, "bytes per led range");
+        // A rate per led range (the load window is 10 s, so its value may still be 0 here).
+        Assert.Equal(2, samples.Where(s => s.Name == "stemedb_range_request_rate_per_second" && s.Labels.GetValueOrDefault("stemedb_node") == "stemedb-node-1").Select(s => s.Labels["range"]).Distinct().Count());
 
         List<(string Name, Dictionary<string, string> Labels, double Value)> fromGateway = [.. Parse(await gateway.Http.GetStringAsync("/metrics"))];
         Assert.True(fromGateway.Where(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/v1/assertions").Sum(s => s.Value) >= 40, string.Join("\n", fromGateway.Where(s => s.Name.StartsWith("http_server", StringComparison.Ordinal)).Select(s => $"{s.Name} {string.Join(",", s.Labels)} {s.Value}")));

@@ -78,7 +78,7 @@ internal sealed class LeaderBalancer(Configuration.ShardingConfig config)
         counts.Move(proposer, target);
         string reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"load: {proposer} serves {source:F0} req/s against a mean of {mean:F0}; range {entries[pick].Descriptor.Id} ({pickRate:F0} req/s) is led by {target} ({load.RateOf(target):F0} req/s) from now");
-        return Reorder(entries[pick], target, now, proposer, reason);
+        return Reorder(entries[pick], target, now, proposer, reason, "leader_load");
     }
 
     /// <summary>The next count move, or null when every leader is within one of each of its live replicas.</summary>
@@ -128,14 +128,14 @@ internal sealed class LeaderBalancer(Configuration.ShardingConfig config)
         NodeId from = LeaderCounts.LeaderOf(entries[pick].Descriptor, live)!.Value;
         string reason = $"count: {from} leads {counts[from]} ranges, {target} {counts[target]}; range {entries[pick].Descriptor.Id} is led by {target} from now";
         counts.Move(from, target);
-        return Reorder(entries[pick], target, now, proposer, reason);
+        return Reorder(entries[pick], target, now, proposer, reason, "leader_count");
     }
 
-    private static RangeChange Reorder(MetaRangeEntry entry, NodeId leader, HlcTimestamp now, NodeId proposer, string reason)
+    private static RangeChange Reorder(MetaRangeEntry entry, NodeId leader, HlcTimestamp now, NodeId proposer, string reason, string cause)
     {
         RangeDescriptor d = entry.Descriptor;
         ImmutableArray<NodeId> replicas = [leader, .. d.Replicas.Where(r => r != leader)];
         var next = new RangeDescriptor(d.Id, d.StartShard, d.EndShard, replicas, d.Generation + 1, now, proposer);
-        return new RangeChange(RangeChangeKind.Reorder, [entry], new MetaRangeUpdate(next), reason);
+        return new RangeChange(RangeChangeKind.Reorder, [entry], new MetaRangeUpdate(next), reason, cause);
     }
 }

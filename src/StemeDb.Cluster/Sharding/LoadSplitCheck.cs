@@ -39,6 +39,6 @@ internal sealed class LoadSplitCheck(ShardingConfig config)
         var right = new RangeDescriptor(RangeId.Derive(d.Id, gen, at), at, d.EndShard, d.Replicas, gen, now, proposer);
         string reason = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{rate:F0} req/s ≥ split request rate {config.SplitRequestRate:F0}; split at shard {at} ({load.Of(d.StartShard, at):F0} + {load.Of(at, d.EndShard):F0} req/s)");
-        return new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason);
+        return new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason, "load");
     }
 }

@@ -76,7 +76,7 @@ internal sealed class MergeCheck(ShardingConfig config)
             now,
             proposer);
         string why = $"{size} + {bestSize} bytes; merge threshold {config.MergeThresholdBytes}, stranded-range size {config.StrandedRangeBytes}";
-        return new RangeChange(RangeChangeKind.Merge, [l, r], new MetaRangeUpdate(merged), why);
+        return new RangeChange(RangeChangeKind.Merge, [l, r], new MetaRangeUpdate(merged), why, "small");
     }
 
     /// <summary>A range coordinated at half the split request rate or more is kept apart: merged, it would split again by load.</summary>

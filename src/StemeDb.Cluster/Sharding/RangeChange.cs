@@ -25,10 +25,13 @@ public enum RangeChangeKind
 
 /// <summary>
 /// One proposal of <see cref="RangeManager"/>: the entries it replaces and the descriptors it creates (one
-/// message once decided). <see cref="Reason"/> is for the log line.
+/// message once decided). <see cref="Reason"/> is for the log line; <see cref="Cause"/> names the rule that
+/// planned it, for metrics (<c>size</c>, <c>load</c>, <c>small</c>, <c>leader_count</c>, <c>leader_load</c>,
+/// <c>re_replication</c>, <c>rebalance</c>).
 /// </summary>
 public sealed record RangeChange(
     RangeChangeKind Kind,
     ImmutableArray<MetaRangeEntry> Replaces,
     MetaRangeUpdate Update,
-    string Reason);
+    string Reason,
+    string Cause = "");

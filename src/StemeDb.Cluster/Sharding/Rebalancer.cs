@@ -38,7 +38,7 @@ internal static class Rebalancer
                 ImmutableArray<NodeId> replicas = from.Replicas.Replace(most, least);
                 var next = new RangeDescriptor(from.Id, from.StartShard, from.EndShard, replicas, from.Generation + 1, now, proposer);
                 string reason = $"rebalance: a replica of {from.Id} moves from {most} ({counts[most]} replicas) to {least} ({counts[least]})";
-                return new RangeChange(RangeChangeKind.Replicate, [entries[j]], new MetaRangeUpdate(next), reason);
+                return new RangeChange(RangeChangeKind.Replicate, [entries[j]], new MetaRangeUpdate(next), reason, "rebalance");
             }
         }
 

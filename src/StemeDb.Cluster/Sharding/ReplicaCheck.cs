@@ -24,6 +24,6 @@ internal sealed class ReplicaCheck(ShardingConfig config)
 
         var next = new RangeDescriptor(d.Id, d.StartShard, d.EndShard, replicas, d.Generation + 1, now, proposer);
         string reason = $"replicas [{string.Join(", ", d.Replicas)}] → [{string.Join(", ", replicas)}] (live members: {live.Count})";
-        return new RangeChange(RangeChangeKind.Replicate, [entry], new MetaRangeUpdate(next), reason);
+        return new RangeChange(RangeChangeKind.Replicate, [entry], new MetaRangeUpdate(next), reason, "re_replication");
     }
 }

@@ -28,6 +28,6 @@ internal sealed class SplitCheck(ShardingConfig config)
         var right = new RangeDescriptor(RangeId.Derive(d.Id, gen, at), at, d.EndShard, d.Replicas, gen, now, proposer);
         string reason = $"{size} bytes > split threshold {config.SplitThresholdBytes}; split at shard {at} " +
             $"({sizes.Of(d.StartShard, at)} + {sizes.Of(at, d.EndShard)} bytes)";
-        return new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason);
+        return new RangeChange(RangeChangeKind.Split, [entry], new MetaRangeUpdate(left, right), reason, "size");
     }
 }
