@@ -26,6 +26,7 @@ public static class GatewayApp
         builder.AddServiceDefaults(options.MaxBodyBytes);
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<MembershipEventLog>();
         builder.Services.AddSingleton<RoutingTable>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RoutingTable>());
         builder.Services.AddSingleton<OwnerClient>();
@@ -71,7 +72,7 @@ public static class GatewayApp
                     return Results.Ok(new { status = "DROP" });
                 }
 
-                table.Apply(change.Member);
+                table.Apply(change.Member, change);
                 return Results.Ok(new { status = "SUCCESS" });
             }).WithTopic(options.PubSubName, Topics.Membership);
         }
@@ -79,6 +80,7 @@ public static class GatewayApp
         app.MapOpenApi();
         app.MapAssertionsApi();
         app.MapClusterApi();
+        app.MapEventStreamApi();
         return app;
     }
 }
