@@ -46,6 +46,10 @@ public static class GatewayApp
             builder.Services.AddDaprClient();
             nodes.AddSidecarInvocation(builder.Configuration);
         }
+        else
+        {
+            builder.Services.AddHostedService<NodeEventFollower>(); // membership changes as they happen (the topic's role with Dapr)
+        }
 
         builder.Services.AddGatewayCors(options);
 

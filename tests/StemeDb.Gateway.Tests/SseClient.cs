@@ -15,6 +15,7 @@ internal sealed class SseClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reading;
     private readonly Channel<SseEvent> _events = Channel.CreateUnbounded<SseEvent>();
+    private int _disposed;
 
     private SseClient(HttpClient http, HttpResponseMessage response)
     {
@@ -140,6 +141,11 @@ internal sealed class SseClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // a test may close it early, then leave its scope
+        }
+
         await _stop.CancelAsync();
         _response.Dispose();
         _http.Dispose();
