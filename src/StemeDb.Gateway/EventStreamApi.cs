@@ -28,7 +28,7 @@ public static class EventStreamApi
                 "(`{memberId}@{incarnation}/{state}`) at most once. A `: keep-alive` comment line comes every 15 s (Gateway:EventsKeepAlive). Reconnect with " +
                 "`Last-Event-ID` to get every retained event after it (Gateway:EventsRetained); an id older than what is retained, or not a number, gets the " +
                 "current view again. A client that does not read is cut off (Gateway:EventsClientBuffer). Apply events by incarnation, never by arrival.")
-            .Produces(StatusCodes.Status200OK, contentType: ContentType);
+            .Produces<string>(StatusCodes.Status200OK, ContentType); // a stream of text/event-stream frames
         return app;
     }
 

@@ -90,6 +90,17 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task The_OpenAPI_document_describes_the_stream_and_names_every_type()
+    {
+        await using GatewayHost gateway = await StartDaprGateway();
+        using JsonDocument document = JsonDocument.Parse(await gateway.Http.GetStringAsync("/openapi/v1.json"));
+        JsonElement get = document.RootElement.GetProperty("paths").GetProperty(EventStreamApi.Route).GetProperty("get");
+        string text = get.GetProperty("summary").GetString() + get.GetProperty("description").GetString();
+        Assert.All(MembershipEventTypes.All, type => Assert.Contains(type, text, StringComparison.Ordinal));
+        Assert.True(get.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty(EventStreamApi.ContentType, out _));
+    }
+
+    [Fact]
     public async Task An_id_older_than_the_retained_events_gets_the_view_again()
     {
         await using GatewayHost gateway = await StartDaprGateway(new() { ["Gateway:EventsRetained"] = "2" });
