@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Cluster.Membership;
+using StemeDb.Contracts;
 using StemeDb.Contracts.Wire;
 using StemeDb.Node.Tests;
 using StemeDb.Testing;
@@ -50,5 +53,20 @@ public sealed class ClusterEventStreamTests
         List<SseEvent> view = await fresh.DrainAsync(TimeSpan.FromSeconds(1));
         Assert.Equal(view.Select(e => e.Data.Key).Order(), pieced.Values.Select(MembershipEventDto.KeyOf).Order());
         Assert.Equal(NodeState.Dead, cluster.Node(0).Swim.Find(new NodeId("stemedb-node-2"))?.State);
+    }
+
+    [Fact]
+    public async Task A_nodes_change_stream_read_with_the_gateways_node_client_outlives_its_request_deadline()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(1);
+        await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls); // Gateway:RequestTimeout 2 s
+        HttpClient nodes = gateway.Services.GetRequiredService<IHttpClientFactory>().CreateClient("nodes");
+        using HttpResponseMessage response = await nodes.GetAsync(new Uri(cluster.Urls[0], InternalRoutes.MembersWatch), HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains("stemedb-node-1", await reader.ReadLineAsync()); // the node's member list first
+        var clock = Stopwatch.StartNew();
+        Assert.Equal("", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20))); // the 5 s heartbeat
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(2), "the heartbeat came before the deadline: the test proves nothing");
     }
 }

@@ -101,6 +101,22 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task With_API_keys_the_stream_needs_one()
+    {
+        await using GatewayHost gateway = await StartDaprGateway(new() { ["Gateway:ApiKeys:0"] = "k-16" });
+        using (HttpResponseMessage refused = await gateway.Http.GetAsync(EventStreamApi.Route, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, EventStreamApi.Route);
+        request.Headers.Add(GatewayApp.ApiKeyHeader, "k-16");
+        using HttpResponseMessage accepted = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal((System.Net.HttpStatusCode.OK, EventStreamApi.ContentType), (accepted.StatusCode, accepted.Content.Headers.ContentType?.MediaType));
+    }
+
+    [Fact]
     public async Task An_id_older_than_the_retained_events_gets_the_view_again()
     {
         await using GatewayHost gateway = await StartDaprGateway(new() { ["Gateway:EventsRetained"] = "2" });
