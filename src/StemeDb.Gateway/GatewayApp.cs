@@ -34,6 +34,7 @@ public static class GatewayApp
         builder.AddTelemetry("stemedb-gateway", builder.Configuration["urls"] ?? Environment.MachineName);
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<MembershipEventLog>();
         builder.Services.AddSingleton<RoutingTable>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RoutingTable>());
         builder.Services.AddSingleton<OwnerClient>();
@@ -56,6 +57,10 @@ public static class GatewayApp
         {
             builder.Services.AddDaprClient();
             nodes.AddSidecarInvocation(builder.Configuration);
+        }
+        else
+        {
+            builder.Services.AddHostedService<NodeEventFollower>(); // membership changes as they happen (the topic's role with Dapr)
         }
 
         builder.Services.AddGatewayCors(options);
@@ -90,7 +95,7 @@ public static class GatewayApp
                     return Results.Ok(new { status = "DROP" });
                 }
 
-                table.Apply(change.Member);
+                table.Apply(change.Member, change);
                 return Results.Ok(new { status = "SUCCESS" });
             }).WithTopic(options.PubSubName, Topics.Membership);
         }
@@ -100,6 +105,7 @@ public static class GatewayApp
         app.MapAssertionsApi();
         app.MapClusterApi();
         app.MapDashboardApi();
+        app.MapEventStreamApi();
         return app;
     }
 }

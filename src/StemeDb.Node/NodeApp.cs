@@ -121,6 +121,7 @@ public static class NodeApp
             : null);
         app.MapMetrics();
         app.MapNodeApi();
+        app.MapMembershipStreamApi();
         app.MapConsensusApi();
         app.MapRangeApi();
         return app;
