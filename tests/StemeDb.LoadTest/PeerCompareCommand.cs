@@ -27,6 +27,9 @@ public static class PeerCompareCommand
         int seconds = LoadOptions.IntOption(args, "--duration", 10);
         int keys = LoadOptions.IntOption(args, "--keys", 10_000);
         int[] clientCounts = [16, 64];
+        // --row write:16 runs that one row on both systems: a profiler attached to this process then sees one workload.
+        (string Workload, int Clients)? only = RowOption(args);
+        bool Wanted(string workload, int clients) => only is null || (only.Value.Workload == workload && only.Value.Clients == clients);
         var rows = new List<Row>();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -37,8 +40,15 @@ public static class PeerCompareCommand
             await new LoadRunner(Ours(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
             foreach (int clients in clientCounts)
             {
-                rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), http, cancellationToken));
-                rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), http, cancellationToken));
+                if (Wanted("write", clients))
+                {
+                    rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), http, cancellationToken));
+                }
+
+                if (Wanted("read", clients))
+                {
+                    rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), http, cancellationToken));
+                }
             }
         }
 
@@ -49,8 +59,15 @@ public static class PeerCompareCommand
             await new LoadRunner(Theirs(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
             foreach (int clients in clientCounts)
             {
-                rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), http, cancellationToken));
-                rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), http, cancellationToken));
+                if (Wanted("write", clients))
+                {
+                    rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), http, cancellationToken));
+                }
+
+                if (Wanted("read", clients))
+                {
+                    rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), http, cancellationToken));
+                }
             }
         }
 
@@ -62,7 +79,7 @@ public static class PeerCompareCommand
         bool met = true;
         foreach (string workload in new[] { "write", "read" })
         {
-            foreach (int clients in clientCounts)
+            foreach (int clients in clientCounts.Where(c => Wanted(workload, c)))
             {
                 LoadResult ours = rows.Single(r => r.System == "stemedb" && r.Workload == workload && r.Clients == clients).Result;
                 LoadResult theirs = rows.Single(r => r.System == "etcd" && r.Workload == workload && r.Clients == clients).Result;
@@ -87,6 +104,21 @@ public static class PeerCompareCommand
             using HttpResponseMessage response = await http.PostAsJsonAsync(new Uri(members[k % members.Count], "/v3/kv/put"), new { key = LoadRunner.Base64(LoadRunner.Subject(k)), value }, ct);
             response.EnsureSuccessStatusCode();
         });
+    }
+
+    /// <summary>The row after <c>--row</c> (<c>write:16</c>, <c>read:64</c>), or null for all four.</summary>
+    private static (string Workload, int Clients)? RowOption(string[] args)
+    {
+        int i = Array.IndexOf(args, "--row");
+        if (i < 0)
+        {
+            return null;
+        }
+
+        string[] parts = i + 1 < args.Length ? args[i + 1].Split(':') : [];
+        return parts.Length == 2 && parts[0] is "write" or "read" && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int clients) && clients is 16 or 64
+            ? (parts[0], clients)
+            : throw new ArgumentException("--row takes write:16, write:64, read:16 or read:64");
     }
 
     private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, HttpClient http, CancellationToken cancellationToken)
