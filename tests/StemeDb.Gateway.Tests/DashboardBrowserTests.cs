@@ -59,6 +59,8 @@ public sealed class DashboardBrowserTests
         // Detection: SWIM's suspicion timeout on loopback timings plus the gateway's refresh, well within 20 s.
         await Poll.UntilAsync(() => Task.FromResult(Count("[data-member='stemedb-node-3'][data-state='dead']") == 1), TimeSpan.FromSeconds(20), "stemedb-node-3 marked dead", diagnostics: () => Task.FromResult(Page()));
         Assert.Equal(2, Count("[data-member][data-state='alive']"));
+        // The death also arrived as an event of the stream (/v1/cluster/events), not only through the refresh.
+        await Poll.UntilAsync(() => Task.FromResult(browser.FindElements(By.CssSelector("#events [data-change='dead']")).Count >= 1), TimeSpan.FromSeconds(10), "the dead event in the event list", diagnostics: () => Task.FromResult(Page()));
 
         string shot = Path.Combine(AppContext.BaseDirectory, "dashboard.png");
         browser.GetScreenshot().SaveAsFile(shot);
