@@ -18,6 +18,9 @@ public sealed class StemeDbClientOptions
     /// <summary>Retries of a call after its first attempt on a transient failure (5xx, 408, 429, a lost connection); 0 turns retries off.</summary>
     public int MaxRetries { get; set; } = 3;
 
+    /// <summary>The wait before the first retry; later ones back off exponentially, with jitter.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The first wait before an event stream reconnects; doubled after each failed attempt up to <see cref="WatchMaxBackoff"/>.</summary>
     public TimeSpan WatchInitialBackoff { get; set; } = TimeSpan.FromMilliseconds(250);
 

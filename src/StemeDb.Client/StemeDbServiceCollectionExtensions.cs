@@ -29,7 +29,7 @@ public static class StemeDbServiceCollectionExtensions
 
         options.Validate(o => o.Gateway is { IsAbsoluteUri: true }, "StemeDbClientOptions.Gateway must be an absolute http(s) address.")
             .Validate(o => o.AttemptTimeout > TimeSpan.Zero && o.TotalTimeout >= o.AttemptTimeout, "StemeDbClientOptions: AttemptTimeout must be positive and at most TotalTimeout.")
-            .Validate(o => o.MaxRetries >= 0, "StemeDbClientOptions.MaxRetries must not be negative.")
+            .Validate(o => o.MaxRetries >= 0 && o.RetryDelay >= TimeSpan.Zero, "StemeDbClientOptions: MaxRetries and RetryDelay must not be negative.")
             .Validate(o => o.WatchInitialBackoff > TimeSpan.Zero && o.WatchMaxBackoff >= o.WatchInitialBackoff, "StemeDbClientOptions: WatchInitialBackoff must be positive and at most WatchMaxBackoff.");
         services.TryAddSingleton(TimeProvider.System);
 
@@ -53,6 +53,7 @@ public static class StemeDbServiceCollectionExtensions
                 // The breaker samples over at least two attempts' time (the handler's own validation asks for it).
                 resilience.CircuitBreaker.SamplingDuration = Max(resilience.CircuitBreaker.SamplingDuration, o.AttemptTimeout * 2);
                 resilience.Retry.MaxRetryAttempts = Math.Max(o.MaxRetries, 1);
+                resilience.Retry.Delay = o.RetryDelay;
                 if (o.MaxRetries == 0)
                 {
                     resilience.Retry.ShouldHandle = _ => ValueTask.FromResult(false);
