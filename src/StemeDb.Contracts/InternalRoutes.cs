@@ -15,6 +15,7 @@ public static class InternalRoutes
     public const string LocalRead = Root + "/local/read";
     public const string MetaRange = Root + "/meta-range";
     public const string Members = Root + "/members";
+    public const string MembersWatch = Root + "/members/watch";
     public const string RangeSizes = Root + "/ranges/sizes";
     public const string Load = Root + "/load";
 

@@ -26,6 +26,7 @@ public static class GatewayApp
         builder.AddServiceDefaults(options.MaxBodyBytes);
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<MembershipEventLog>();
         builder.Services.AddSingleton<RoutingTable>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RoutingTable>());
         builder.Services.AddSingleton<OwnerClient>();
@@ -44,6 +45,10 @@ public static class GatewayApp
         {
             builder.Services.AddDaprClient();
             nodes.AddSidecarInvocation(builder.Configuration);
+        }
+        else
+        {
+            builder.Services.AddHostedService<NodeEventFollower>(); // membership changes as they happen (the topic's role with Dapr)
         }
 
         builder.Services.AddGatewayCors(options);
@@ -71,7 +76,7 @@ public static class GatewayApp
                     return Results.Ok(new { status = "DROP" });
                 }
 
-                table.Apply(change.Member);
+                table.Apply(change.Member, change);
                 return Results.Ok(new { status = "SUCCESS" });
             }).WithTopic(options.PubSubName, Topics.Membership);
         }
@@ -79,6 +84,7 @@ public static class GatewayApp
         app.MapOpenApi();
         app.MapAssertionsApi();
         app.MapClusterApi();
+        app.MapEventStreamApi();
         return app;
     }
 }

@@ -36,8 +36,25 @@ public sealed class GatewayOptions
     /// <summary>When any are set, every /v1 request needs one in the <c>X-Api-Key</c> header.</summary>
     public List<string> ApiKeys { get; set; } = [];
 
+    /// <summary>The <c>observedBy</c> of the events that replay this gateway's own view on <c>/v1/cluster/events</c>.</summary>
+    public string EventsObserverId { get; set; } = "gateway";
+
+    /// <summary>Recent membership events kept for clients that resume with <c>Last-Event-ID</c>.</summary>
+    public int EventsRetained { get; set; } = 1000;
+
+    /// <summary>Events queued for one event-stream client; a client this far behind is cut off.</summary>
+    public int EventsClientBuffer { get; set; } = 256;
+
+    /// <summary>How often an idle event stream carries a <c>: keep-alive</c> comment (proxies close silent connections).</summary>
+    public TimeSpan EventsKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+
     internal void Validate(List<string> errors)
     {
+        if (EventsRetained < 1 || EventsClientBuffer < 1 || EventsKeepAlive <= TimeSpan.Zero || string.IsNullOrWhiteSpace(EventsObserverId))
+        {
+            errors.Add($"{SectionName}:EventsRetained and {SectionName}:EventsClientBuffer must be at least 1, {SectionName}:EventsKeepAlive positive and {SectionName}:EventsObserverId set.");
+        }
+
         if (Seeds.Count == 0)
         {
             errors.Add($"{SectionName}:Seeds must name at least one node ({(Transport == Transport.Dapr ? "app-id" : "URL")}).");

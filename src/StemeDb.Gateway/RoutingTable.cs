@@ -13,7 +13,7 @@ namespace StemeDb.Gateway;
 /// (and from the <c>meta-range</c> and <c>membership</c> topics with Dapr). Nodes that fail a connection are
 /// routed around at once; a dead or left event does the same for every range that leads at them.
 /// </summary>
-public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http, ILogger<RoutingTable> logger) : BackgroundService
+public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http, MembershipEventLog events, TimeProvider time, ILogger<RoutingTable> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<NodeId, MemberDto> _members = new();
     private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _demotedUntil = new();
@@ -91,21 +91,33 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
 
     /// <summary>
     /// A member's state, applied only when newer than what is known (<see cref="MemberDto.Supersedes"/>):
-    /// dead and left ones are routed around, alive ones again. Returns whether it was newer.
+    /// dead and left ones are routed around, alive ones again. Returns whether it was newer; each newer
+    /// state is one event of <see cref="MembershipEventLog"/>, whatever brought it (topic, pull, stream).
     /// </summary>
-    public bool Apply(MemberDto member)
+    /// <param name="source">The event that brought it (topic or a node's stream): its observer and time are kept.</param>
+    /// <param name="observedBy">The node whose member list brought it (a pull), when no event did.</param>
+    public bool Apply(MemberDto member, MembershipEventDto? source = null, string? observedBy = null)
     {
         var id = new NodeId(member.Id);
-        // One at a time: the check, the store and the routing change, so two deliveries of different
-        // states cannot leave the member list saying one and the router the other.
+        // One at a time: the check, the store, the event and the routing change, so two deliveries of
+        // different states cannot leave the member list saying one and the router the other, and the
+        // events are logged in the order the view changed.
         lock (_membersLock)
         {
-            if (!member.Supersedes(_members.GetValueOrDefault(id)))
+            MemberDto? known = _members.GetValueOrDefault(id);
+            if (!member.Supersedes(known))
             {
                 return false;
             }
 
             _members[id] = member;
+            // The kind by this gateway's own view, as a SWIM member names it: alive after nothing, dead or
+            // left is a join; alive after suspect (or a newer incarnation) is alive. One rule whatever the
+            // source, so the stream does not depend on which source won the race.
+            string kind = member.State != "alive" ? member.State
+                : known is null || known.State is "dead" or "left" ? "joined"
+                : "alive";
+            events.Append(MembershipEventDto.Of(kind, member, source?.ObservedBy ?? observedBy ?? options.EventsObserverId, source?.Time ?? time.GetUtcNow()));
             if (Router is not { } router)
             {
                 return true;
@@ -158,16 +170,20 @@ public sealed class RoutingTable(GatewayOptions options, IHttpClientFactory http
             {
                 HttpClient client = http.CreateClient("nodes");
                 MetaRangeDto? snapshot = await client.GetFromJsonAsync<MetaRangeDto>(new Uri(source, InternalRoutes.MetaRange), cancellationToken).ConfigureAwait(false);
-                List<MemberDto>? members = await client.GetFromJsonAsync<List<MemberDto>>(new Uri(source, InternalRoutes.Members), cancellationToken).ConfigureAwait(false);
+                using HttpResponseMessage answer = await client.GetAsync(new Uri(source, InternalRoutes.Members), cancellationToken).ConfigureAwait(false);
+                answer.EnsureSuccessStatusCode();
+                List<MemberDto>? members = await answer.Content.ReadFromJsonAsync<List<MemberDto>>(cancellationToken).ConfigureAwait(false);
                 if (snapshot is null || members is null)
                 {
                     continue;
                 }
 
+                // The answering node saw these states (every internal answer names its node).
+                string? node = answer.Headers.TryGetValues(InternalHeaderNames.Node, out IEnumerable<string>? names) ? names.FirstOrDefault() : null;
                 Apply(snapshot);
                 foreach (MemberDto member in members)
                 {
-                    Apply(member);
+                    Apply(member, observedBy: node);
                 }
 
                 return true;

@@ -54,7 +54,11 @@ public sealed class DaprClusterBus(DaprClient dapr, NodeOptions options, ILogger
     {
         try
         {
-            await dapr.PublishEventAsync(options.PubSubName, Contracts.Topics.Membership, MembershipEventDto.From(change), cancellationToken).ConfigureAwait(false);
+            // The envelope carries the contract: type io.stemedb.membership.<kind> and id = the key, the same
+            // for this change from every observer (daprd applies cloudevent.* metadata: pkg/runtime/pubsub/cloudevents.go NewCloudEvent).
+            MembershipEventDto data = MembershipEventDto.From(change);
+            var metadata = new Dictionary<string, string> { ["cloudevent.type"] = data.Type, ["cloudevent.id"] = data.Key };
+            await dapr.PublishEventAsync(options.PubSubName, Contracts.Topics.Membership, data, metadata, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Dapr.DaprException or OperationCanceledException)
         {

@@ -98,6 +98,7 @@ public static class NodeApp
             : services.GetRequiredService<StoreHealth>().Failure is { } failure ? $"The store refuses writes: {failure}"
             : null);
         app.MapNodeApi();
+        app.MapMembershipStreamApi();
         app.MapConsensusApi();
         app.MapRangeApi();
         return app;

@@ -125,6 +125,13 @@ public sealed class DaprAdapterTests
         Assert.NotEqual(change.MemberId, change.ObservedBy);
         Assert.StartsWith("http://127.0.0.1:", change.HttpAddress);
         Assert.Equal($"{change.MemberId}@{change.Incarnation}/alive", change.Key);
+
+        // The CloudEvent carries the contract: the type per kind and the key as its id (in the stored envelope too).
+        Assert.Equal("io.stemedb.membership.joined", joined.Metadata["cloudevent.type"]);
+        Assert.Equal(change.Key, joined.Metadata["cloudevent.id"]);
+        byte[] envelope = CloudEventEnvelope.Create("stemedb-node-1", "pubsub", "membership", joined.Data.ToByteArray(), joined.DataContentType, joined.Metadata, TraceContext.ChildOf(null), null, out _)!;
+        using JsonDocument stored = JsonDocument.Parse(envelope);
+        Assert.Equal(("io.stemedb.membership.joined", change.Key), (stored.RootElement.GetProperty("type").GetString(), stored.RootElement.GetProperty("id").GetString()));
     }
 
     // The stand-in sidecar records Dapr.Client's gRPC PublishEvent calls; no app is behind it here.
