@@ -188,5 +188,28 @@ public sealed class CliTests(EmbeddedCluster cluster) : IClassFixture<EmbeddedCl
         Assert.DoesNotContain("   at ", unreachable.Stderr + usage.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Watch_prints_the_members_as_json_lines_and_ctrl_c_ends_it_with_0()
+    {
+        var output = new StringWriter();
+        TextWriter shared = TextWriter.Synchronized(output);
+        var console = new CliConsole(shared, TextWriter.Synchronized(new StringWriter()), new StringReader(""), name => name == "STEMEDB_GATEWAY" ? cluster.Gateway.ToString() : null, ErrorIsTerminal: false, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        Task<int> watch = CliApp.RunAsync(["watch", "--json"], console, stop.Token);
+        string[] Lines()
+        {
+            lock (shared) // the synchronized writer locks itself while it writes
+            {
+                return output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+
+        await Poll.UntilAsync(() => Lines().Length >= 3 || watch.IsCompleted, TimeSpan.FromSeconds(60), "the watch prints the three members");
+        await stop.CancelAsync(); // what Ctrl+C does through Program
+        Assert.Equal(ExitCodes.Ok, await watch.WaitAsync(TimeSpan.FromSeconds(30)));
+        string[] members = [.. Lines().Select(l => JsonDocument.Parse(l).RootElement).Select(e => e.GetProperty("memberId").GetString()!).Order()];
+        Assert.Equal(["stemedb-node-1", "stemedb-node-2", "stemedb-node-3"], members);
+    }
+
     private static string Line(string subject, int n) => JsonSerializer.Serialize(new { subject, predicate = "n", @object = n });
 }

@@ -42,8 +42,8 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             if (_open.TryRemove(key, out var pair))
             {
-                pair.In.Client.Close(0);
-                pair.Out?.Client.Close(0);
+                pair.In.Client?.Close(0);
+                pair.Out?.Client?.Close(0);
             }
         }
     }
