@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using StemeDb.Gateway;
 using StemeDb.Node;
 
@@ -31,19 +29,29 @@ public sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster(options);
         try
         {
-            string key = Environment.GetEnvironmentVariable("Cluster__Swim__Keys__0") ?? DevelopmentKey();
+            string key = Environment.GetEnvironmentVariable("Cluster__Swim__Keys__0") ?? StemeDb.Hosting.ShippedKeys.LocalDevelopmentKey; // refused by any node off loopback
+            // A joining process takes free ports unless told otherwise: the first process holds the defaults.
+            bool seeded = options.Seed is not null;
+            int? swimBase = options.SwimBasePort ?? (seeded ? null : LocalOptions.DefaultSwimBasePort);
+            int httpBase = options.HttpBasePort ?? (seeded ? 0 : LocalOptions.DefaultHttpBasePort);
             for (int k = 1; k <= options.Nodes; k++)
             {
-                int swimPort = options.SwimBasePort + k - 1;
-                int httpPort = options.HttpBasePort == 0 ? FreeTcpPort() : options.HttpBasePort + k - 1;
-                string id = options.Seed is null ? $"stemedb-node-{k}" : $"stemedb-node-{swimPort}";
+                int swimPort = swimBase is { } b ? b + k - 1 : FreeUdpPort();
+                int httpPort = httpBase == 0 ? FreeTcpPort() : httpBase + k - 1;
+                string id = seeded ? $"stemedb-node-{swimPort}" : $"stemedb-node-{k}";
                 var http = new Uri($"http://127.0.0.1:{httpPort}");
-                string? seed = options.Seed ?? (k > 1 ? $"127.0.0.1:{options.SwimBasePort}" : null);
+                string? seed = options.Seed ?? (k > 1 ? $"127.0.0.1:{swimBase}" : null);
                 var settings = new NodeSettings
                 {
                     NodeId = id,
                     Urls = http,
-                    LogLevels = new Dictionary<string, LogLevel> { ["Default"] = LogLevel.Warning, ["StemeDb"] = LogLevel.Information },
+                    LogLevels = new Dictionary<string, LogLevel>
+                    {
+                        ["Default"] = LogLevel.Warning,
+                        ["StemeDb"] = LogLevel.Information,
+                        // A failed start is reported once, in one line, by Program; not also as the host's stack trace.
+                        ["Microsoft.Extensions.Hosting"] = LogLevel.None,
+                    },
                     SwimBindAddress = "127.0.0.1",
                     SwimBindPort = swimPort,
                     SwimKeys = [key],
@@ -53,19 +61,21 @@ public sealed class LocalCluster : IAsyncDisposable
                     DataDirectory = Path.Combine(options.DataDirectory, id),
                 };
                 WebApplication app = NodeApp.Build([], c => c.AddInMemoryCollection(settings.ToConfiguration()));
-                await app.StartAsync(cancellationToken);
-                cluster._apps.Add(app);
+                cluster._apps.Add(app); // stopped with the others if its start fails half-way
+                await StartAsync(app, cancellationToken, $"node {id}", $"SWIM port 127.0.0.1:{swimPort} (UDP)", swimBase is null ? null : "--swim-base-port", $"HTTP port {httpPort}", "--http-base-port");
                 cluster.Nodes.Add((id, $"127.0.0.1:{swimPort}", http));
             }
 
             if (options.Gateway)
             {
-                int port = options.GatewayPort == 0 ? FreeTcpPort() : options.GatewayPort;
+                int chosen = options.GatewayPort ?? (seeded ? 0 : LocalOptions.DefaultGatewayPort);
+                int port = chosen == 0 ? FreeTcpPort() : chosen;
                 var url = new Uri($"http://127.0.0.1:{port}");
                 var settings = new Dictionary<string, string?>
                 {
                     ["urls"] = url.ToString(),
                     ["Logging:LogLevel:Default"] = "Warning",
+                    ["Logging:LogLevel:Microsoft.Extensions.Hosting"] = "None",
                 };
                 for (int i = 0; i < cluster.Nodes.Count; i++)
                 {
@@ -73,8 +83,8 @@ public sealed class LocalCluster : IAsyncDisposable
                 }
 
                 WebApplication gateway = GatewayApp.Build([], c => c.AddInMemoryCollection(settings));
-                await gateway.StartAsync(cancellationToken);
                 cluster._apps.Add(gateway);
+                await StartAsync(gateway, cancellationToken, "the gateway", null, null, $"HTTP port {port}", "--gateway-port");
                 cluster.GatewayUrl = url;
             }
 
@@ -100,9 +110,29 @@ public sealed class LocalCluster : IAsyncDisposable
         _apps.Clear();
     }
 
-    /// <summary>A fixed key so that two local processes can talk; for a laptop only (a warning says so).</summary>
-    private static string DevelopmentKey() =>
-        Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("stemedb-local-development-key")));
+    /// <summary>Starts one app; a port in use becomes a <see cref="LocalStartException"/> that names the port and the flag that moves it.</summary>
+    private static async Task StartAsync(WebApplication app, CancellationToken cancellationToken, string what, string? udp, string? udpFlag, string tcp, string tcpFlag)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && udp is not null)
+        {
+            throw new LocalStartException($"{what}: {udp} is in use (another StemeDb.Local?). {(udpFlag is null ? "Try again" : $"Give {udpFlag} another port, or --seed HOST:PORT alone to join that cluster with free ports")}.", e);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw new LocalStartException($"{what}: {tcp} is in use (another StemeDb.Local?). Give {tcpFlag} another port (0 takes a free one), or --seed HOST:PORT alone to join that cluster with free ports.", e);
+        }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
 
     private static int FreeTcpPort()
     {

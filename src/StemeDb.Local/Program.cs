@@ -6,8 +6,13 @@ using StemeDb.Storage;
 if (options is null)
 {
     Console.Error.WriteLine($"error: {error}");
-    Console.Error.WriteLine(LocalOptions.Usage);
     return 2;
+}
+
+if (options.ShowHelp)
+{
+    Console.WriteLine(LocalOptions.Help);
+    return 0;
 }
 
 using var stop = new CancellationTokenSource();
@@ -30,7 +35,7 @@ try
 {
     cluster = await LocalCluster.StartAsync(options, stop.Token);
 }
-catch (Exception e) when (e is ClusterConfigException or StorageException or IOException or System.Net.Sockets.SocketException or StemeDb.Cluster.Membership.SwimJoinException)
+catch (Exception e) when (e is LocalStartException or ClusterConfigException or StorageException or IOException or System.Net.Sockets.SocketException or StemeDb.Cluster.Membership.SwimJoinException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;
@@ -38,6 +43,11 @@ catch (Exception e) when (e is ClusterConfigException or StorageException or IOE
 
 await using (cluster)
 {
+    if (options.Seed is { } seed)
+    {
+        Console.WriteLine($"joining the cluster at {seed}");
+    }
+
     foreach ((string id, string swim, Uri http) in cluster.Nodes)
     {
         Console.WriteLine($"node {id}: SWIM {swim}, HTTP {http}");

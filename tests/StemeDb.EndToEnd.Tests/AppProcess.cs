@@ -37,11 +37,15 @@ public sealed class AppProcess : IAsyncDisposable
 
     public string Output => $"--- {Name} (last {KeptLines} lines) ---\n" + string.Join('\n', _output);
 
-    public static AppProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    public static AppProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        StartIn(Path.GetDirectoryName(dll)!, name, dll, environment, arguments);
+
+    /// <summary>As <see cref="Start"/>, in <paramref name="workingDirectory"/> (where relative paths such as a default <c>./data</c> land).</summary>
+    public static AppProcess StartIn(string workingDirectory, string name, string dll, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
