@@ -272,6 +272,10 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
             return (new QuorumOutcome(QuorumStatus.Fenced, 0, range.Replicas.Length, [range], "a change of this range is being decided; retry shortly"), 0);
         }
 
+        // The store's part of the trace: queued for the group commit and durable (synced) once it ends.
+        using System.Diagnostics.Activity? span = telemetry.Source.StartActivity("store write");
+        span?.SetTag("stemedb.range", range.Id.ToString());
+        span?.SetTag("stemedb.records", assertions.Count + retractions.Count);
         try
         {
             int added = 0;

@@ -99,6 +99,8 @@ public sealed partial class TelemetryTests
         Activity[] trace = Trace();
         Assert.Contains(trace, a => a.Kind == ActivityKind.Server && Port(a) == leaderPort && (a.GetTagItem("url.path") as string) == "/internal/v1/assertions");
         Assert.Contains(trace, a => a.DisplayName == "quorum write" && a.Source.Name == "StemeDb.Node");
+        // The store's span on the leader and on each replica (it ends once the group commit is durable).
+        await Poll.UntilAsync(() => Task.FromResult(Trace().Count(a => a.DisplayName == "store write") == 3), TimeSpan.FromSeconds(10), "a store write span on each of the three replicas");
         Assert.Equal(2, trace.Count(a => a.Kind == ActivityKind.Client && (a.GetTagItem("url.full") as string ?? "").EndsWith("/internal/v1/replicate", StringComparison.Ordinal)));
     }
 
