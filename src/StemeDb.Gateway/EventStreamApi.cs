@@ -32,8 +32,11 @@ public static class EventStreamApi
         return app;
     }
 
-    private static async Task StreamAsync(HttpContext context, MembershipEventLog log, GatewayOptions options, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task StreamAsync(HttpContext context, MembershipEventLog log, GatewayOptions options, TimeProvider time, ILoggerFactory loggers, IHostApplicationLifetime lifetime, CancellationToken requestAborted)
     {
+        // Ends when the gateway stops, too: an open stream would hold the server's drain until the host's timeout.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        CancellationToken cancellationToken = stopping.Token;
         // A malformed Last-Event-ID counts as absent, not 400: the view is always a correct start, and a
         // browser's EventSource resends whatever id it saw, so a refusal would only loop its reconnects.
         ulong? lastEventId = ulong.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong id) ? id : null;

@@ -26,8 +26,12 @@ public static class MembershipStreamApi
         return app;
     }
 
-    private static async Task WatchAsync(HttpContext context, ClusterNode node, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task WatchAsync(HttpContext context, ClusterNode node, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken requestAborted)
     {
+        // Ends when the node stops, too: a stream left open holds the server's drain, so a SIGTERM'd node
+        // was killed before it could leave the membership (container suite, rolling restart: dead, not left).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        CancellationToken cancellationToken = stopping.Token;
         var queue = Channel.CreateBounded<MembershipEvent>(new BoundedChannelOptions(Buffer) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         void OnChanged(MembershipEvent e)
         {

@@ -51,7 +51,12 @@ public static class NodeApi
         var errors = new List<ValidationError>();
         for (int i = 0; i < inputs.Count; i++)
         {
-            AssertionInput input = inputs[i];
+            if (inputs[i] is not { } input)
+            {
+                errors.Add(new ValidationError($"assertions[{i}]", "must be an assertion object, not null."));
+                continue;
+            }
+
             if (Assertion.TryCreate(input.Subject, input.Predicate, input.Object, input.Source, input.Confidence, now, out List<ValidationError> found) is { } assertion)
             {
                 assertions.Add(assertion);
@@ -147,6 +152,12 @@ public static class NodeApi
         if (request?.Descriptors is not { Count: > 0 } descriptors)
         {
             return Problems.Invalid("descriptors", "are required: the descriptors the records were routed by.");
+        }
+
+        // JSON can hold a null where a record goes (found by the node API fuzzer: a 500).
+        if (descriptors.Contains(null!) || request.Assertions?.Contains(null!) == true || request.Retractions?.Contains(null!) == true)
+        {
+            return Problems.Invalid("records", "must be objects, not null.");
         }
 
         List<Assertion> assertions;
