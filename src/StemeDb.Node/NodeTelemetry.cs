@@ -67,7 +67,7 @@ public sealed class NodeTelemetry : IDisposable
             ? node.Swim.Members.GroupBy(m => m.State).Select(g => new Measurement<int>(g.Count(), _node, new("state", g.Key.ToString().ToLowerInvariant())))
             : [], "{member}", "Members as this member sees them, by state.");
         meter.CreateObservableGauge<int>("stemedb.ranges", () => Ranges(node), "{range}", "Ranges: in the table, replicated here, led here.");
-        meter.CreateObservableGauge<long>("stemedb.store.bytes", () => [new Measurement<long>(StoredBytes(node, store), _node)], "By", "Bytes of assertions stored here (the shard sizes the range rules use).");
+        meter.CreateObservableGauge<long>("stemedb.store.bytes", () => StoredBytes(store), "By", "Bytes of assertions stored here (the shard sizes the range rules use).");
         meter.CreateObservableGauge<double>("stemedb.range.request_rate", () => LedRanges(node).Select(e => new Measurement<double>(load.Current.Of(e.StartShard, e.EndShard), _node, new("range", e.Descriptor.Id.ToString()))), "{request}/s", "Requests per second of each range this node leads (what load splits and leader balancing read).");
         meter.CreateObservableGauge<long>("stemedb.range.bytes", () => RangeBytes(node, store), "By", "Bytes of each range this node leads.");
         meter.CreateObservableGauge<double>("stemedb.node.request_rate", () => [new Measurement<double>(load.NodeRate, _node)], "{request}/s", "Requests this node coordinated per second, over the load window.");
@@ -111,44 +111,29 @@ public sealed class NodeTelemetry : IDisposable
         return [.. LedRanges(node).Select(e => new Measurement<long>(sizes.Of(e.StartShard, e.EndShard), _node, new("range", e.Descriptor.Id.ToString())))];
     }
 
+    // From the store's prefix sums of its shard sizes, the same numbers the range rules use.
+    private IEnumerable<Measurement<long>> StoredBytes(RocksDbAssertionStore store)
+    {
+        ShardSizes sizes = store.Sizes();
+        return [new Measurement<long>(sizes.Of(0, sizes.ShardCount), _node)];
+    }
+
     private static IEnumerable<MetaRangeEntry> LedRanges(ClusterNode node) =>
         node.Table.Current.Entries.Where(e => node.Router.RouteShard(e.StartShard) is { HasLiveReplica: true } route && route.Leader == node.Id);
 
     private IEnumerable<Measurement<int>> Ranges(ClusterNode node)
     {
         var entries = node.Table.Current.Entries;
-        int replicated = 0, led = 0;
-        foreach (MetaRangeEntry e in entries)
-        {
-            if (e.Descriptor.Replicas.Contains(node.Id))
-            {
-                replicated++;
-                RangeRoute route = node.Router.RouteShard(e.StartShard);
-                led += route.HasLiveReplica && route.Leader == node.Id ? 1 : 0;
-            }
-        }
-
         return
         [
             new Measurement<int>(entries.Length, _node, new("scope", "table")),
-            new Measurement<int>(replicated, _node, new("scope", "replicated")),
-            new Measurement<int>(led, _node, new("scope", "led")),
+            new Measurement<int>(entries.Count(e => e.Descriptor.Replicas.Contains(node.Id)), _node, new("scope", "replicated")),
+            new Measurement<int>(LedRanges(node).Count(), _node, new("scope", "led")),
         ];
     }
 
     private void SwimCounter(Meter meter, ClusterNode node, string name, string unit, string description, Func<SwimStats, long> read) =>
         meter.CreateObservableCounter<long>(name, () => Swim(node) is { } s ? [new Measurement<long>(read(s), _node)] : Array.Empty<Measurement<long>>(), unit, description);
-
-    private static long StoredBytes(ClusterNode node, RocksDbAssertionStore store)
-    {
-        long bytes = 0;
-        for (int shard = 0; shard < node.Table.ShardCount; shard++)
-        {
-            bytes += store.ShardSize(shard);
-        }
-
-        return bytes;
-    }
 
     private static SwimStats? Swim(ClusterNode node) => node.IsReady ? node.Swim.Stats : null;
 }

@@ -496,11 +496,12 @@ public sealed class RocksDbAssertionStore : IDisposable
         }
 
         int entries = group.Batch.Count();
+        TimeSpan took = TimeSpan.Zero;
         if (entries > 0)
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             WriteBatch(group.Batch, _writeOptions);
-            Committed?.Invoke(new CommitStats(entries, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+            took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
 
         foreach ((int shard, long bytes) in group.Grown)
@@ -515,6 +516,12 @@ public sealed class RocksDbAssertionStore : IDisposable
 
         Interlocked.Increment(ref _groups);
         Interlocked.Add(ref _groupedRecords, group.Pending.Count);
+
+        // Last, once the sizes and counters in memory match what was written: an observer cannot leave them behind.
+        if (entries > 0)
+        {
+            Committed?.Invoke(new CommitStats(entries, took));
+        }
     }
 
     // Every write goes through here: a RocksDB failure (disk full, I/O error) becomes a StorageException,

@@ -17,7 +17,7 @@ public sealed class GatewayTokenTests
     public async Task With_the_nodes_token_the_gateway_serves_and_without_it_the_nodes_refuse_it()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3, new() { ["Node:ClusterToken"] = Token });
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
 
         await using GatewayHost with = await GatewayHost.StartAsync(cluster.Urls, new() { ["Gateway:ClusterToken"] = Token });
         await with.WaitReadyAsync();

@@ -29,7 +29,7 @@ public sealed class LeaderTransferTests
     public async Task Leadership_moves_under_reads_and_writes_and_no_request_fails()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
 

@@ -18,7 +18,7 @@ public sealed class SubjectRoundTripTests
     public async Task Every_hard_subject_reads_and_retracts_through_the_query_parameter_forms()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
         List<string> failures = await HardSubjects.RoundTripAsync(gateway.Http);

@@ -17,7 +17,7 @@ public sealed partial class TelemetryTests
     public async Task After_writes_reads_and_a_death_the_scrapes_hold_the_families_with_values_that_moved()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
         for (int i = 0; i < 20; i++)
@@ -71,7 +71,7 @@ public sealed partial class TelemetryTests
     {
         var spans = new List<Activity>();
         await using NodeCluster cluster = await NodeCluster.StartAsync(3, new() { [StemeDb.Hosting.Telemetry.TracingSetting] = "true" }, perNodeServices: i => i == 0 ? s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)) : null);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
         await gateway.WaitReadyAsync();
 

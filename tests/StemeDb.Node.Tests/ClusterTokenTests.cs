@@ -32,7 +32,7 @@ public sealed class ClusterTokenTests : IDisposable
     public async Task Without_the_token_nothing_is_stored_or_merged_and_with_it_peers_replicate()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3, new() { ["Node:ClusterToken"] = Token });
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         using var anonymous = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         using var member = new HttpClient { Timeout = TimeSpan.FromSeconds(5), DefaultRequestHeaders = { { InternalHeaderNames.ClusterToken, Token } } };
         using var wrong = new HttpClient { Timeout = TimeSpan.FromSeconds(5), DefaultRequestHeaders = { { InternalHeaderNames.ClusterToken, Token[..^2] + "x=" } } };

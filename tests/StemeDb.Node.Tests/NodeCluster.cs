@@ -99,6 +99,13 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     public ClusterNode Node(int i) => Apps[i]!.Services.GetRequiredService<ClusterNode>();
 
+    /// <summary>Waits until every node is ready and sees all of them alive (the start most tests need before they begin).</summary>
+    public Task WaitJoinedAsync() =>
+        Poll.UntilAsync(
+            () => Task.FromResult(Enumerable.Range(0, Apps.Count).All(i => Node(i).IsReady && Node(i).Swim.ActiveMemberCount == Apps.Count)),
+            TimeSpan.FromSeconds(20),
+            $"{Apps.Count} nodes see each other");
+
     /// <summary>
     /// A change proposed through node i as its range work would (an operator's pre-split in these tests):
     /// decided by the replicas it replaces, then published. Fails the test unless it took effect.

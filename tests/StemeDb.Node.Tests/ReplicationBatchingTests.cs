@@ -38,7 +38,7 @@ public sealed class ReplicationBatchingTests
     {
         var hold = new HeldCalls();
         NodeCluster cluster = await NodeCluster.StartAsync(3, Settings, perNodeServices: i => i == 0 ? hold.Install : null);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         return (cluster, hold);
     }
 

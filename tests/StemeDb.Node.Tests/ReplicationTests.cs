@@ -20,7 +20,7 @@ public sealed class ReplicationTests
     private static async Task<NodeCluster> StartThree()
     {
         NodeCluster cluster = await NodeCluster.StartAsync(3);
-        await Poll.UntilAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i => cluster.Node(i).IsReady && cluster.Node(i).Swim.ActiveMemberCount == 3)), TimeSpan.FromSeconds(20), "three nodes see each other");
+        await cluster.WaitJoinedAsync();
         return cluster;
     }
 

@@ -17,6 +17,11 @@ public sealed class HttpFuzzer(Uri baseAddress, int concurrency = 4)
 
     public sealed record Report(int Sent, IReadOnlyDictionary<int, int> ByStatus, IReadOnlyList<Finding> Findings, TimeSpan Elapsed)
     {
+        /// <summary>The report with how to replay it and the whole body of the first findings (base64), for the test's output.</summary>
+        public string Describe(int seed) =>
+            $"seed {seed} (STEMEDB_FUZZ_SEED={seed} replays it): {this}" + string.Concat(Findings.Take(5).Select(f =>
+                $"\n{f.Problem}\n  body: {(f.Request.Body is { } b ? Convert.ToBase64String(b) : "none")}"));
+
         public override string ToString() =>
             $"{Sent} requests in {Elapsed.TotalSeconds:F1} s; statuses {string.Join(", ", ByStatus.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}; " +
             $"{Findings.Count} findings{(Findings.Count > 0 ? ":\n" + string.Join("\n", Findings.OrderBy(f => f.Problem.StartsWith('5') ? 0 : 1).Take(10).Select(f => $"  {f.Problem} <- {f.Request}")) : "")}";
