@@ -30,6 +30,14 @@ public static class ScalingCommand
         int milliCpus = LoadOptions.IntOption(args, "--node-millicpus", 150);
         // Long enough for the JIT's second tier at a fraction of a core: a short warm-up measures compilation.
         int warmup = LoadOptions.IntOption(args, "--warmup", 20);
+        // How long after the preload the "idle" reading is taken (the preload's flushes and the JIT's tiering settle first).
+        int idleWait = LoadOptions.IntOption(args, "--idle-wait", 30);
+        int perfAt = Array.IndexOf(args, "--perf");
+        string? perfDirectory = perfAt >= 0 && perfAt + 1 < args.Length ? Path.GetFullPath(args[perfAt + 1]) : null;
+        int countsAt = Array.IndexOf(args, "--node-counts");
+        int[] nodeCounts = countsAt >= 0 && countsAt + 1 < args.Length
+            ? [.. args[countsAt + 1].Split(',').Select(n => int.Parse(n, NumberStyles.None, CultureInfo.InvariantCulture))]
+            : [3, 6];
         string cpus = (milliCpus / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
         if ((await HostCommand.RunAsync("podman", ["--version"], TimeSpan.FromSeconds(10), cancellationToken: cancellationToken)).ExitCode != 0)
         {
@@ -43,14 +51,16 @@ public static class ScalingCommand
 
         var rows = new List<Row>();
         var idleCpu = new Dictionary<int, double>();
-        foreach (int nodes in new[] { 3, 6 })
+        foreach (int nodes in nodeCounts)
         {
-            await using var cluster = await PodmanCluster.StartAsync(image, nodes, Gateways, cpus, cancellationToken);
+            await using var cluster = await PodmanCluster.StartAsync(image, nodes, Gateways, cpus, perfDirectory is not null, cancellationToken);
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { Timeout = TimeSpan.FromSeconds(10) };
             await CompareCommand.PreloadAsync(http, cluster.GatewayUrls[0], keys);
             // What membership and range work cost with no load, once the preload's flushes and the JIT settled.
-            await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(idleWait), cancellationToken);
+            Task idleProfile = perfDirectory is null ? Task.CompletedTask : cluster.ProfileNodeAsync(0, TimeSpan.FromSeconds(8), perfDirectory, $"{nodes}-nodes-idle", cancellationToken);
             Dictionary<string, double> idle = await cluster.CpuAsync(cancellationToken);
+            await idleProfile;
             idleCpu[nodes] = NodeMean(idle);
             foreach ((string workload, double reads) in new[] { ("read-heavy (95 % reads)", 0.95), ("mixed (50 % reads)", 0.5) })
             {
@@ -58,8 +68,10 @@ public static class ScalingCommand
                 Task<LoadResult> load = new LoadRunner(options, http, null).RunAsync(cancellationToken);
                 await Task.Delay(TimeSpan.FromSeconds(warmup + (seconds / 2)), cancellationToken);
                 HostCpu before = HostCpu.Read();
+                Task profile = perfDirectory is null ? Task.CompletedTask : cluster.ProfileNodeAsync(0, TimeSpan.FromSeconds(6), perfDirectory, $"{nodes}-nodes-{(reads > 0.9 ? "read-heavy" : "mixed")}", cancellationToken);
                 Dictionary<string, double> cpu = await cluster.CpuAsync(cancellationToken);
                 cpu["host (all cores)"] = HostCpu.Read().BusyPercentSince(before);
+                await profile;
                 LoadResult result = await load;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{nodes} nodes, {workload}: {result}; cpu {string.Join(", ", cpu.Select(c => $"{c.Key} {c.Value:F0} %"))}"));
                 rows.Add(new Row(nodes, workload, result, cpu));
@@ -79,7 +91,7 @@ public static class ScalingCommand
 
         bool met = true;
         Console.WriteLine();
-        foreach (string workload in rows.Select(r => r.Workload).Distinct())
+        foreach (string workload in rows.Select(r => r.Workload).Distinct().Where(_ => nodeCounts.Contains(3) && nodeCounts.Contains(6)))
         {
             double ratio = rows.Single(r => r.Nodes == 6 && r.Workload == workload).Result.Throughput / rows.Single(r => r.Nodes == 3 && r.Workload == workload).Result.Throughput;
             met &= ratio >= 1.7;
@@ -117,7 +129,8 @@ public static class ScalingCommand
 
         public List<Uri> GatewayUrls { get; } = [];
 
-        public static async Task<PodmanCluster> StartAsync(string image, int nodes, int gateways, string cpus, CancellationToken cancellationToken)
+        /// <param name="perfMaps">Node runtimes write their JIT symbol maps (<c>DOTNET_PerfMapEnabled</c>), for <see cref="ProfileNodeAsync"/>.</param>
+        public static async Task<PodmanCluster> StartAsync(string image, int nodes, int gateways, string cpus, bool perfMaps, CancellationToken cancellationToken)
         {
             var cluster = new PodmanCluster();
             try
@@ -141,6 +154,11 @@ public static class ScalingCommand
                         $"Node__HttpAddress=http://{NodeAddress(i)}:5000",
                         "Storage__DataDirectory=/data",
                     };
+                    if (perfMaps)
+                    {
+                        env.Add("DOTNET_PerfMapEnabled=1");
+                    }
+
                     env.AddRange(Enumerable.Range(0, nodes).Select(g => $"Node__Genesis__{g}={Node(g)}"));
                     env.AddRange(Enumerable.Range(0, nodes).Where(s => s != i).Select((s, k) => $"Cluster__Swim__Seeds__{k}={NodeAddress(s)}:7946"));
                     await cluster.RunAsync($"stemedb-scale-{cluster._run}-node-{i + 1}", NodeAddress(i), cpus, env, image, "/app/node/StemeDb.Node.dll", cancellationToken);
@@ -190,6 +208,14 @@ public static class ScalingCommand
             Dictionary<string, long> after = pids.ToDictionary(p => p.Key, p => Ticks(p.Value));
             double seconds = clock.Elapsed.TotalSeconds;
             return pids.Keys.ToDictionary(n => n, n => 100.0 * (after[n] - before[n]) / TicksPerSecond / seconds);
+        }
+
+        /// <summary>CPU samples of node <paramref name="index"/>'s process (see <see cref="PerfProfile"/>).</summary>
+        public async Task ProfileNodeAsync(int index, TimeSpan duration, string directory, string name, CancellationToken cancellationToken)
+        {
+            string container = _containers.First(c => c.EndsWith($"-node-{index + 1}", StringComparison.Ordinal));
+            int pid = int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", container], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
+            await PerfProfile.RecordAsync(pid, duration, directory, name, cancellationToken);
         }
 
         // USER_HZ, 100 on Linux.
