@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -25,17 +26,33 @@ public static class Telemetry
     /// <summary>The prefix of every meter and activity source of this project.</summary>
     public const string SourcePrefix = "StemeDb";
 
+    /// <summary>What the apps export: ASP.NET Core's and HttpClient's built-in meters (what the OpenTelemetry instrumentation packages enable on .NET 8 and later) and this project's.</summary>
+    private static readonly string[] Meters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Routing",
+        "Microsoft.AspNetCore.Diagnostics", "Microsoft.AspNetCore.RateLimiting", "Microsoft.AspNetCore.Http.Connections",
+        "System.Net.Http", "System.Net.NameResolution", SourcePrefix + ".*",
+    ];
+
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, string serviceName, string instance, Action<TracerProviderBuilder>? tracing = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         bool otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Meters are enabled by the host's metrics rules, not by the SDK's AddMeter (which the instrumentation
+        // helpers call): a rule takes only meters made by this app's own IMeterFactory (ASP.NET Core's, the
+        // HttpClientFactory's, the node's) or by none, never another app's. So when one process holds several
+        // apps (the embedded cluster, the benchmarks, the tests) each app's scrape counts its own requests, once,
+        // instead of every app's requests once per app (which also cost each request its metrics four times).
+        builder.Services.AddMetrics(m =>
+        {
+            foreach (string meter in Meters)
+            {
+                m.EnableMetrics(meter);
+            }
+        });
         OpenTelemetryBuilder otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName, serviceInstanceId: instance))
-            .WithMetrics(m => m
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddMeter(SourcePrefix + ".*")
-                .AddPrometheusExporter());
+            .WithMetrics(m => m.AddPrometheusExporter());
         // Spans only where they go somewhere: recorded spans that no exporter takes cost every request CPU.
         if (otlp || builder.Configuration.GetValue<bool>(TracingSetting))
         {

@@ -38,7 +38,7 @@ public sealed partial class TelemetryTests
             samples.AddRange(Parse(await http.GetStringAsync(new Uri(node, "/metrics"))));
         }
 
-        // Every node is counted once, whichever scrape it appears in.
+        // Each node is in its own scrape only (node-3, dead, is not scraped: it led nothing here).
         double Sum(string name, Func<Dictionary<string, string>, bool>? where = null) =>
             samples.Where(s => s.Name == name && (where?.Invoke(s.Labels) ?? true))
                 .GroupBy(s => (s.Labels.GetValueOrDefault("stemedb_node"), string.Join(",", s.Labels.OrderBy(l => l.Key).Select(l => l.Key + "=" + l.Value))))
@@ -64,6 +64,40 @@ public sealed partial class TelemetryTests
         List<(string Name, Dictionary<string, string> Labels, double Value)> fromGateway = [.. Parse(await gateway.Http.GetStringAsync("/metrics"))];
         Assert.True(fromGateway.Where(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/v1/assertions").Sum(s => s.Value) >= 40, string.Join("\n", fromGateway.Where(s => s.Name.StartsWith("http_server", StringComparison.Ordinal)).Select(s => $"{s.Name} {string.Join(",", s.Labels)} {s.Value}")));
         Assert.Contains(fromGateway, s => s.Name == "http_client_request_duration_seconds_count" && s.Value > 0);
+    }
+
+    /// <summary>
+    /// Several apps in one process (as here, and in the embedded cluster): each app's scrape counts its own
+    /// requests and its own node, not every app's (which also recorded every measurement once per app).
+    /// </summary>
+    [Fact]
+    public async Task Each_app_in_a_shared_process_scrapes_only_its_own_measurements()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(3);
+        await cluster.WaitJoinedAsync();
+        await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
+        await gateway.WaitReadyAsync();
+        for (int i = 0; i < 10; i++)
+        {
+            using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", new StringContent($"{{\"subject\":\"own:{i}\",\"predicate\":\"p\",\"object\":{i}}}", Encoding.UTF8, "application/json"));
+            Assert.True(written.IsSuccessStatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync($"/v1/assertions?subject=own%3A{i}")).StatusCode);
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        for (int n = 0; n < 3; n++)
+        {
+            var samples = Parse(await http.GetStringAsync(new Uri(cluster.Urls[n], "/metrics"))).ToList();
+            string[] nodes = [.. samples.Select(s => s.Labels.GetValueOrDefault("stemedb_node")).OfType<string>().Distinct()];
+            Assert.Equal([$"stemedb-node-{n + 1}"], nodes);
+            // A node serves only the internal API: the public routes are the gateway's.
+            Assert.DoesNotContain(samples, s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route", "").StartsWith("/v1/", StringComparison.Ordinal));
+        }
+
+        var fromGateway = Parse(await gateway.Http.GetStringAsync("/metrics")).ToList();
+        Assert.DoesNotContain(fromGateway, s => s.Labels.ContainsKey("stemedb_node"));
+        Assert.DoesNotContain(fromGateway, s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route", "").StartsWith("/internal/", StringComparison.Ordinal));
+        Assert.Equal(10, fromGateway.Where(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/v1/assertions" && s.Labels.GetValueOrDefault("http_request_method") == "POST").Sum(s => s.Value));
     }
 
     [Fact]
@@ -101,7 +135,10 @@ public sealed partial class TelemetryTests
         Assert.Contains(trace, a => a.DisplayName == "quorum write" && a.Source.Name == "StemeDb.Node");
         // The store's span on the leader and on each replica (it ends once the group commit is durable).
         await Poll.UntilAsync(() => Task.FromResult(Trace().Count(a => a.DisplayName == "store write") == 3), TimeSpan.FromSeconds(10), "a store write span on each of the three replicas");
-        Assert.Equal(2, trace.Count(a => a.Kind == ActivityKind.Client && (a.GetTagItem("url.full") as string ?? "").EndsWith("/internal/v1/replicate", StringComparison.Ordinal)));
+        // A client span ends when its answer has been read, which can be after the server's span ended: poll for both.
+        static bool ReplicateCall(Activity a) => a.Kind == ActivityKind.Client && (a.GetTagItem("url.full") as string ?? "").EndsWith("/internal/v1/replicate", StringComparison.Ordinal);
+        await Poll.UntilAsync(() => Task.FromResult(Trace().Count(ReplicateCall) >= 2), TimeSpan.FromSeconds(10), "the leader's replicate call to each replica");
+        Assert.Equal(2, Trace().Count(ReplicateCall));
     }
 
     private static int? Port(Activity a) => a.GetTagItem("server.port") switch
