@@ -157,9 +157,9 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
             return Etcd(random, subject);
         }
 
-        Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : AnyTarget(random);
         if (random.NextDouble() < options.ReadRatio)
         {
+            Uri root = options.Api == "node" ? leaders!.LeaderOf(subject) : AnyTarget(random);
             return options.Api == "node"
                 ? new HttpRequestMessage(HttpMethod.Post, new Uri(root, InternalRoutes.Query))
                 {
@@ -168,12 +168,17 @@ public sealed class LoadRunner(LoadOptions options, HttpClient http, LeaderMap? 
                 : new HttpRequestMessage(HttpMethod.Get, new Uri(root, $"/v1/subjects/{Uri.EscapeDataString(subject)}/assertions"));
         }
 
-        // A new assertion each time (a distinct object), so every write is stored, not deduplicated.
+        // A new assertion of a new subject each time ({subject}/{n}, as an etcd write puts the new key
+        // {key}/{n}): every write is stored, not deduplicated, and the subjects that reads ask for keep the
+        // one assertion the preload gave them, so a read costs the same at the end of a run as at its start.
         long n = Interlocked.Increment(ref _sequence);
+        string newSubject = $"{subject}/{n}";
+        string written = JsonSerializer.Serialize(newSubject);
+        Uri to = options.Api == "node" ? leaders!.LeaderOf(newSubject) : AnyTarget(random);
         string body = options.Api == "node"
-            ? $"{{\"assertions\":[{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}]}}"
-            : $"{{\"subject\":{JsonSerializer.Serialize(subject)},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}";
-        return new HttpRequestMessage(HttpMethod.Post, new Uri(root, options.Api == "node" ? InternalRoutes.Write : "/v1/assertions"))
+            ? $"{{\"assertions\":[{{\"subject\":{written},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}]}}"
+            : $"{{\"subject\":{written},\"predicate\":\"p\",\"object\":{{\"n\":{n},\"pad\":\"{Pad}\"}}}}";
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(to, options.Api == "node" ? InternalRoutes.Write : "/v1/assertions"))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };

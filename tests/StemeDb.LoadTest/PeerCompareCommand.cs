@@ -26,6 +26,9 @@ public static class PeerCompareCommand
 
         int seconds = LoadOptions.IntOption(args, "--duration", 10);
         int keys = LoadOptions.IntOption(args, "--keys", 10_000);
+        // Both systems get the same warm-up, half at 16 and half at 64 clients, mixed: long enough for .NET's
+        // second JIT tier (3 s measured tier-0 code in the first row), and etcd gets it too for fairness.
+        int warmup = LoadOptions.IntOption(args, "--warmup", 16);
         int[] clientCounts = [16, 64];
         // --row write:16 runs that one row on both systems: a profiler attached to this process then sees one workload.
         (string Workload, int Clients)? only = RowOption(args);
@@ -37,7 +40,7 @@ public static class PeerCompareCommand
         {
             await CompareCommand.PreloadAsync(http, cluster.GatewayUrl, keys);
             LoadOptions Ours(int clients, double reads) => new() { Target = cluster.GatewayUrl, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Keys = keys, ReadRatio = reads };
-            await new LoadRunner(Ours(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
+            await WarmUpAsync(Ours, warmup, http, cancellationToken);
             foreach (int clients in clientCounts)
             {
                 if (Wanted("write", clients))
@@ -56,7 +59,7 @@ public static class PeerCompareCommand
         {
             await PreloadAsync(http, etcd.ClientUrls, keys, cancellationToken);
             LoadOptions Theirs(int clients, double reads) => new() { Target = etcd.ClientUrls[0], Targets = etcd.ClientUrls, Api = "etcd", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Keys = keys, ReadRatio = reads };
-            await new LoadRunner(Theirs(16, 0.5) with { Duration = TimeSpan.FromSeconds(3), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
+            await WarmUpAsync(Theirs, warmup, http, cancellationToken);
             foreach (int clients in clientCounts)
             {
                 if (Wanted("write", clients))
@@ -72,7 +75,7 @@ public static class PeerCompareCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {seconds} s per row after 2 s of warm-up, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {seconds} s per row after {warmup} s of warm-up per system (mixed, 16 then 64 clients) and 2 s per row, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
         Console.WriteLine();
         Console.WriteLine("| workload | clients | stemedb req/s | p50 ms | p99 ms | etcd req/s | p50 ms | p99 ms | stemedb / etcd | target |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -121,13 +124,20 @@ public static class PeerCompareCommand
             : throw new ArgumentException("--row takes write:16, write:64, read:16 or read:64");
     }
 
+    private static async Task WarmUpAsync(Func<int, double, LoadOptions> target, int seconds, HttpClient http, CancellationToken cancellationToken)
+    {
+        foreach (int clients in new[] { 16, 64 })
+        {
+            await new LoadRunner(target(clients, 0.5) with { Duration = TimeSpan.FromSeconds(seconds / 2.0), Warmup = TimeSpan.Zero }, http, null).RunAsync(cancellationToken);
+        }
+    }
+
     private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, HttpClient http, CancellationToken cancellationToken)
     {
         LoadResult result = await new LoadRunner(options, http, null).RunAsync(cancellationToken);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{system,-8} {workload,-5} {clients,3} clients {result}"));
         return new Row(system, workload, clients, result);
     }
-
 
     private sealed record Row(string System, string Workload, int Clients, LoadResult Result);
 }
