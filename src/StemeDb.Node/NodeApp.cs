@@ -58,6 +58,7 @@ public static class NodeApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetaRangeSync>());
         builder.Services.AddSingleton<PeerClient>();
         builder.Services.AddSingleton<ReplicationBatcher>();
+        builder.Services.AddSingleton<HedgeDelay>();
         builder.Services.AddSingleton<FenceGate>();
         builder.Services.AddSingleton<StoreHealth>();
         builder.Services.AddSingleton<LoadTracker>();

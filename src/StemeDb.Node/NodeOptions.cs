@@ -35,6 +35,12 @@ public sealed class NodeOptions
     /// <summary>How long a replica has to store a write before it counts as missing for the quorum.</summary>
     public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a majority read waits for the replicas it asked before it asks one more (<see cref="HedgeDelay"/>).
+    /// Unset (the default): adaptive, from the latency of recent replica reads. Zero: every replica at once.
+    /// </summary>
+    public TimeSpan? ReadHedgeDelay { get; set; }
+
     /// <summary>How often range leaders check for splits, merges and replicas to replace.</summary>
     public TimeSpan RangeCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -101,6 +107,11 @@ public sealed class NodeOptions
         if (ReplicaTimeout <= TimeSpan.Zero)
         {
             errors.Add($"{SectionName}:ReplicaTimeout must be positive (was {ReplicaTimeout}).");
+        }
+
+        if (ReadHedgeDelay is { } hedge && (hedge < TimeSpan.Zero || hedge >= ReplicaTimeout))
+        {
+            errors.Add($"{SectionName}:ReadHedgeDelay must be at least zero and shorter than {SectionName}:ReplicaTimeout ({ReplicaTimeout}), or unset for an adaptive delay (was {hedge}).");
         }
     }
 }

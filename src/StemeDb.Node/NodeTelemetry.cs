@@ -23,6 +23,7 @@ public sealed class NodeTelemetry : IDisposable
     private readonly Histogram<double> _writeSeconds;
     private readonly Histogram<double> _readSeconds;
     private readonly Counter<long> _refusals;
+    private readonly Counter<long> _replicaAsks;
     private readonly Histogram<long> _commitEntries;
     private readonly Histogram<double> _commitSeconds;
     private readonly KeyValuePair<string, object?> _node;
@@ -40,6 +41,7 @@ public sealed class NodeTelemetry : IDisposable
         _writeSeconds = meter.CreateHistogram<double>("stemedb.write.quorum.duration", "s", "Writes this node coordinated: time to a write quorum, by outcome.");
         _readSeconds = meter.CreateHistogram<double>("stemedb.read.quorum.duration", "s", "Reads this node coordinated: time to a read quorum, by outcome.");
         _refusals = meter.CreateCounter<long>("stemedb.quorum.refusals", "{request}", "Coordinated reads and writes not answered from a majority here, by operation and cause (moved, fenced, no_quorum, store).");
+        _replicaAsks = meter.CreateCounter<long>("stemedb.read.replica_asks", "{call}", "Other replicas this node asked for its part of a majority read, by reason: needed (as many as a majority needs), hedge (none answered within the hedge delay), failover (one failed).");
         _commitEntries = meter.CreateHistogram<long>("stemedb.store.commit.entries", "{entry}", "RocksDB batch entries written together by one group commit (one write, one sync).");
         _commitSeconds = meter.CreateHistogram<double>("stemedb.store.commit.duration", "s", "Time of one group commit's write and sync.");
         store.Committed += stats =>
@@ -85,6 +87,9 @@ public sealed class NodeTelemetry : IDisposable
     public void Wrote(QuorumStatus status, TimeSpan took) => Quorum(_writeSeconds, "write", status, took);
 
     public void Read(QuorumStatus status, TimeSpan took) => Quorum(_readSeconds, "read", status, took);
+
+    /// <summary>Another replica asked for a majority read: <c>needed</c>, <c>hedge</c> or <c>failover</c>.</summary>
+    public void AskedReplica(string reason) => _replicaAsks.Add(1, _node, new("reason", reason));
 
     public void Dispose() => Source.Dispose();
 

@@ -7,11 +7,13 @@ using StemeDb.Contracts.Wire;
 namespace StemeDb.Node.Tests;
 
 /// <summary>
-/// Holds one node's replicate calls to the peers <see cref="Held"/> picks (a slow network toward them),
-/// at most 20 s, and records how many assertions each replicate call carried.
+/// Holds one node's calls of one internal route (replicate by default) to the peers <see cref="Held"/> picks
+/// (a slow network toward them), at most 20 s, and records each call: for replicate calls how many
+/// assertions it carried, for others 1.
 /// </summary>
-internal sealed class HeldCalls
+internal sealed class HeldCalls(string route = InternalRoutes.Replicate)
 {
+    private readonly string _route = route;
     private int _waiting;
 
     public volatile Func<Uri, bool> Held = _ => false;
@@ -19,7 +21,7 @@ internal sealed class HeldCalls
     /// <summary>Replicate calls that were held at some point.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
-    /// <summary>The assertion count of every replicate call sent, in the order they were sent.</summary>
+    /// <summary>The assertion count of every replicate call sent (1 for another route's), in the order they were sent.</summary>
     public ConcurrentQueue<int> Sent { get; } = new();
 
     public void Install(IServiceCollection services) =>
@@ -29,10 +31,10 @@ internal sealed class HeldCalls
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.RequestUri!.AbsolutePath == InternalRoutes.Replicate)
+            if (request.RequestUri!.AbsolutePath == hold._route)
             {
-                ReplicateRequest? body = request.Content is null ? null : await request.Content.ReadFromJsonAsync<ReplicateRequest>(cancellationToken);
-                hold.Sent.Enqueue(body?.Assertions?.Count ?? 0);
+                ReplicateRequest? body = request.Content is null || hold._route != InternalRoutes.Replicate ? null : await request.Content.ReadFromJsonAsync<ReplicateRequest>(cancellationToken);
+                hold.Sent.Enqueue(hold._route == InternalRoutes.Replicate ? body?.Assertions?.Count ?? 0 : 1);
                 if (hold.Held(request.RequestUri))
                 {
                     Interlocked.Increment(ref hold._waiting);
