@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using StemeDb.Cluster.Membership;
 using StemeDb.Contracts;
 using StemeDb.Contracts.Wire;
+using StemeDb.Hosting;
 
 namespace StemeDb.Node;
 
@@ -15,7 +15,7 @@ namespace StemeDb.Node;
 /// fenced) says nothing about the others, so each is then sent again alone and answered by its own
 /// result; an acknowledgement is never inferred.
 /// </summary>
-public sealed class ReplicationBatcher(PeerClient peers)
+public sealed class ReplicationBatcher
 {
     /// <summary>Calls to one peer at a time; more writes wait and are combined.</summary>
     public const int MaxInFlight = 2;
@@ -26,16 +26,23 @@ public sealed class ReplicationBatcher(PeerClient peers)
     /// <summary>Estimated bytes of one combined call, well below what a node reads (<see cref="RequestLimits.MaxNodeBodyBytes"/>).</summary>
     public const long MaxBytes = 1L << 20;
 
-    private readonly ConcurrentDictionary<NodeId, PeerQueue> _queues = new();
+    private readonly PeerClient _peers;
+    private readonly Coalescer<NodeId, ReplicateRequest, PeerResult<bool>> _calls;
     private long _handed;
-    private long _combined;
     private long _resent;
+
+    public ReplicationBatcher(PeerClient peers)
+    {
+        _peers = peers;
+        // Records are what a call counts: none carries more than a node takes in one request.
+        _calls = new Coalescer<NodeId, ReplicateRequest, PeerResult<bool>>(MaxInFlight, MaxRecords, MaxBytes, SendAsync);
+    }
 
     /// <summary>Replicate requests handed in (one per write per peer).</summary>
     public long Handed => Interlocked.Read(ref _handed);
 
     /// <summary>Calls that carried more than one request.</summary>
-    public long Combined => Interlocked.Read(ref _combined);
+    public long Combined => _calls.Combined;
 
     /// <summary>Requests sent again alone after the combined call that carried them was refused.</summary>
     public long Resent => Interlocked.Read(ref _resent);
@@ -43,18 +50,14 @@ public sealed class ReplicationBatcher(PeerClient peers)
     public Task<PeerResult<bool>> ReplicateAsync(NodeId peer, ReplicateRequest request, CancellationToken cancellationToken)
     {
         long bytes = EstimateBytes(request);
+        Interlocked.Increment(ref _handed); // counted once handed in, so a count seen means the write is there to take
         if (bytes > MaxBytes / 2 || Count(request) > MaxRecords / 2)
         {
-            Interlocked.Increment(ref _handed);
-            return peers.ReplicateAsync(peer, request, cancellationToken); // big enough alone
+            return _peers.ReplicateAsync(peer, request, cancellationToken); // big enough alone
         }
 
-        var pending = new Pending(request, bytes);
-        PeerQueue queue = _queues.GetOrAdd(peer, p => new PeerQueue(p));
-        queue.Waiting.Enqueue(pending);
-        Interlocked.Increment(ref _handed); // counted once queued, so a count seen means the write is there to take
-        Drain(queue);
-        return pending.Done.Task.WaitAsync(cancellationToken);
+        // The call itself is not cancelled with one caller: the others in it still want their writes.
+        return _calls.SendAsync(peer, request, Count(request), bytes, CancellationToken.None).WaitAsync(cancellationToken);
     }
 
     private static int Count(ReplicateRequest request) => (request.Assertions?.Count ?? 0) + (request.Retractions?.Count ?? 0);
@@ -76,95 +79,32 @@ public sealed class ReplicationBatcher(PeerClient peers)
         return bytes;
     }
 
-    // Whoever enqueues and whoever finishes a call both drain, so a waiting write is never left behind:
-    // either the finisher sees it queued, or the enqueuer sees the slot the finisher gave back.
-    private void Drain(PeerQueue queue)
+    private async Task SendAsync(NodeId peer, IReadOnlyList<ReplicateRequest> batch, Action<int, PeerResult<bool>> answer, CancellationToken cancellationToken)
     {
-        while (!queue.Waiting.IsEmpty && queue.Slots.Wait(0))
+        if (batch.Count == 1)
         {
-            // One taker at a time: two calls finishing together would otherwise split what waited between them.
-            List<Pending> batch;
-            lock (queue)
+            answer(0, await _peers.ReplicateAsync(peer, batch[0], CancellationToken.None).ConfigureAwait(false));
+            return;
+        }
+
+        var combined = new ReplicateRequest(
+            [.. batch.SelectMany(r => r.Assertions ?? [])],
+            [.. batch.SelectMany(r => r.Retractions ?? [])],
+            [.. batch.SelectMany(r => r.Descriptors ?? []).Distinct()]);
+        PeerResult<bool> result = await _peers.ReplicateAsync(peer, combined, CancellationToken.None).ConfigureAwait(false);
+        if (result.IsOk || result.Status == PeerStatus.Unreachable)
+        {
+            // All stored, or none could have been answered: the same for every write in the call.
+            for (int i = 0; i < batch.Count; i++)
             {
-                batch = Take(queue);
+                answer(i, result);
             }
 
-            if (batch.Count == 0)
-            {
-                queue.Slots.Release();
-                continue;
-            }
-
-            _ = SendAsync(queue, batch);
-        }
-    }
-
-    private static List<Pending> Take(PeerQueue queue)
-    {
-        var batch = new List<Pending>();
-        int records = 0;
-        long bytes = 0;
-        while (queue.Waiting.TryPeek(out Pending? next)
-               && (batch.Count == 0 || (records + Count(next.Request) <= MaxRecords && bytes + next.Bytes <= MaxBytes))
-               && queue.Waiting.TryDequeue(out next))
-        {
-            batch.Add(next);
-            records += Count(next.Request);
-            bytes += next.Bytes;
+            return;
         }
 
-        return batch;
-    }
-
-    private async Task SendAsync(PeerQueue queue, List<Pending> batch)
-    {
-        try
-        {
-            if (batch.Count == 1)
-            {
-                batch[0].Done.TrySetResult(await peers.ReplicateAsync(queue.Peer, batch[0].Request, CancellationToken.None).ConfigureAwait(false));
-                return;
-            }
-
-            Interlocked.Increment(ref _combined);
-            var combined = new ReplicateRequest(
-                [.. batch.SelectMany(p => p.Request.Assertions ?? [])],
-                [.. batch.SelectMany(p => p.Request.Retractions ?? [])],
-                [.. batch.SelectMany(p => p.Request.Descriptors ?? []).Distinct()]);
-            PeerResult<bool> result = await peers.ReplicateAsync(queue.Peer, combined, CancellationToken.None).ConfigureAwait(false);
-            if (result.IsOk || result.Status == PeerStatus.Unreachable)
-            {
-                // All stored, or none could have been answered: the same for every write in the call.
-                batch.ForEach(p => p.Done.TrySetResult(result));
-                return;
-            }
-
-            // Refused as a whole because of some of its ranges: each write alone gets its own answer.
-            Interlocked.Add(ref _resent, batch.Count);
-            await Task.WhenAll(batch.Select(async p => p.Done.TrySetResult(await peers.ReplicateAsync(queue.Peer, p.Request, CancellationToken.None).ConfigureAwait(false)))).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            batch.ForEach(p => p.Done.TrySetException(e));
-        }
-        finally
-        {
-            queue.Slots.Release();
-            Drain(queue);
-        }
-    }
-
-    private sealed record Pending(ReplicateRequest Request, long Bytes)
-    {
-        public TaskCompletionSource<PeerResult<bool>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class PeerQueue(NodeId peer)
-    {
-        public NodeId Peer { get; } = peer;
-
-        public ConcurrentQueue<Pending> Waiting { get; } = new();
-
-        public SemaphoreSlim Slots { get; } = new(MaxInFlight, MaxInFlight);
+        // Refused as a whole because of some of its ranges: each write alone gets its own answer.
+        Interlocked.Add(ref _resent, batch.Count);
+        await Task.WhenAll(batch.Select(async (r, i) => answer(i, await _peers.ReplicateAsync(peer, r, CancellationToken.None).ConfigureAwait(false)))).ConfigureAwait(false);
     }
 }
