@@ -19,6 +19,9 @@ public static class InternalRoutes
     public const string RangeSizes = Root + "/ranges/sizes";
     public const string Load = Root + "/load";
 
+    /// <summary>Several calls in one exchange, each answered as it would be alone (<c>BatchApi</c>).</summary>
+    public const string Batch = Root + "/batch";
+
     // Only nodes call these (a caller without the cluster's id is refused).
     public const string Replicate = Root + "/replicate";
     public const string ReplicaRead = Root + "/replica/read";

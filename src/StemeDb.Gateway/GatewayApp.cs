@@ -53,6 +53,8 @@ public static class GatewayApp
         {
             nodes.AddHttpMessageHandler(() => new StaticHeaderHandler(InternalHeaderNames.ClusterToken, options.ClusterToken));
         }
+        // Concurrent writes, reads and retractions bound for the same node travel together (BatchApi on the node).
+        nodes.AddHttpMessageHandler(sp => new CoalescingHandler([InternalRoutes.Write, InternalRoutes.Query, InternalRoutes.Retract], sp.GetRequiredService<TimeProvider>()));
         if (options.Transport == Transport.Dapr)
         {
             builder.Services.AddDaprClient();

@@ -34,7 +34,7 @@ public static class NodeApi
         return app;
     }
 
-    private static async Task<IResult> WriteAsync(WriteRequest? request, ClusterNode node, Coordinator coordinator, StoreHealth health, CancellationToken cancellationToken)
+    internal static async Task<IResult> WriteAsync(WriteRequest? request, ClusterNode node, Coordinator coordinator, StoreHealth health, CancellationToken cancellationToken)
     {
         if (request?.Assertions is not { Count: > 0 } inputs)
         {
@@ -94,7 +94,7 @@ public static class NodeApi
         return Results.Ok(new WriteResponse([.. assertions.Select(a => a.Id.ToString())], outcomes.Sum(o => o.Added)));
     }
 
-    private static async Task<IResult> QueryAsync(QueryRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
+    internal static async Task<IResult> QueryAsync(QueryRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
     {
         if (CheckSubject(request?.Subject) is { } bad)
         {
@@ -115,7 +115,7 @@ public static class NodeApi
             .ToList());
     }
 
-    private static async Task<IResult> RetractAsync(RetractRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
+    internal static async Task<IResult> RetractAsync(RetractRequest? request, ClusterNode node, Coordinator coordinator, CancellationToken cancellationToken)
     {
         if (CheckSubject(request?.Subject) is { } bad)
         {
@@ -184,7 +184,7 @@ public static class NodeApi
             : Problems.Misdirected(current, "This node does not hold the range at the generation the write was routed at, or promised a change of it.");
     }
 
-    private static IResult ReadAsReplica(ReplicaReadRequest? request, Coordinator coordinator)
+    internal static IResult ReadAsReplica(ReplicaReadRequest? request, Coordinator coordinator)
     {
         if (request?.Descriptor is null || CheckSubject(request.Subject) is not null)
         {

@@ -86,6 +86,8 @@ public static class NodeApp
         });
         peers.RemoveAllLoggers(); // no per-request log scopes on the replication and read paths; callers log failures
         peers.AddHttpMessageHandler(sp => new PeerHeadersHandler(sp.GetRequiredService<ClusterNode>()));
+        // A busy coordinator's replica reads to one peer travel together (BatchApi on the peer).
+        peers.AddHttpMessageHandler(sp => new CoalescingHandler([InternalRoutes.ReplicaRead], sp.GetRequiredService<TimeProvider>()));
         if (node.Transport == Transport.Dapr)
         {
             peers.AddSidecarInvocation(builder.Configuration);
@@ -122,6 +124,7 @@ public static class NodeApp
             : null);
         app.MapMetrics();
         app.MapNodeApi();
+        app.MapBatchApi();
         app.MapMembershipStreamApi();
         app.MapConsensusApi();
         app.MapRangeApi();

@@ -22,7 +22,7 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
     private const int Requests = 20_000;
     private const string Token = "ZnV6emluZyB0aGUgaW50ZXJuYWwgQVBJIG9mIGEgbm9kZQ==";
 
-    private static readonly string[] SafeRoutes = [InternalRoutes.Write, InternalRoutes.Query, InternalRoutes.Retract, InternalRoutes.LocalRead, InternalRoutes.ReplicaRead];
+    private static readonly string[] SafeRoutes = [InternalRoutes.Write, InternalRoutes.Query, InternalRoutes.Retract, InternalRoutes.LocalRead, InternalRoutes.ReplicaRead, InternalRoutes.Batch];
 
     // A valid body here changes what the cluster is (range table, promises, imported or replicated records):
     // only damaged ones are sent, and each must be refused.
@@ -102,9 +102,16 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
         {
             method = "POST";
             path = SafeRoutes[random.Next(SafeRoutes.Length)];
-            string valid = path == InternalRoutes.Write ? ValidWrite(json) : path == InternalRoutes.Retract
+            string Valid(string route) => route == InternalRoutes.Write ? ValidWrite(json) : route == InternalRoutes.Retract
                 ? JsonSerializer.Serialize(new RetractRequest(json.String(), new string('a', 64)), JsonSerializerOptions.Web)
                 : JsonSerializer.Serialize(new QueryRequest(json.String(), random.Next(2) == 0 ? null : json.String(), random.Next(2) == 0), JsonSerializerOptions.Web);
+
+            // A batch of one to three calls of the routes a batch carries (and now and then one it does not).
+            string valid = path != InternalRoutes.Batch ? Valid(path) : "{\"calls\":[" + string.Join(",", Enumerable.Range(0, random.Next(1, 4)).Select(_ =>
+            {
+                string route = SafeRoutes[random.Next(SafeRoutes.Length)];
+                return "{\"route\":" + JsonSerializer.Serialize(route) + ",\"body\":" + (route == InternalRoutes.Batch ? "{}" : Valid(route)) + "}";
+            })) + "]}";
             body = random.Next(3) switch { 0 => Encoding.UTF8.GetBytes(valid), 1 => Encoding.UTF8.GetBytes(json.Mutate(valid)), _ => json.Damage(valid, alwaysInvalid: false) };
         }
         else if (kind < 7)
