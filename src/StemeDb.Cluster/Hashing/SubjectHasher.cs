@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using StemeDb.Cluster.Errors;
 
 namespace StemeDb.Cluster.Hashing;
@@ -14,10 +15,16 @@ public static class SubjectHasher
     private const int StackLimit = 1024;
 
     /// <summary>Hash of a subject given as UTF-8 bytes. Allocation-free.</summary>
-    public static ulong Hash(ReadOnlySpan<byte> utf8Subject)
+    public static ulong Hash(ReadOnlySpan<byte> utf8Subject) =>
+        // Every valid subject is one BLAKE3 chunk, hashed by Blake3Chunk in registers; the package hashes longer input.
+        utf8Subject.Length <= Blake3Chunk.MaxInputBytes ? Blake3Chunk.Hash64(utf8Subject) : HashLong(utf8Subject);
+
+    // Apart from Hash: its stack buffer would make Hash keep the span in memory, see Blake3Chunk.ChunkVector.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong HashLong(ReadOnlySpan<byte> utf8)
     {
         Span<byte> digest = stackalloc byte[32];
-        Blake3.Hasher.Hash(utf8Subject, digest);
+        Blake3.Hasher.Hash(utf8, digest);
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);
     }
 

@@ -52,6 +52,20 @@ public class SubjectHasherTests
         Assert.Equal(SubjectHasher.Hash(Encoding.UTF8.GetBytes(subject)), SubjectHasher.Hash(subject));
     }
 
+    // Up to one chunk the hasher runs its own single-chunk BLAKE3, past it the package's.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1024)]
+    [InlineData(1025)]
+    [InlineData(5000)]
+    public void Hashes_as_the_package_on_both_sides_of_one_chunk(int length)
+    {
+        byte[] input = [.. Enumerable.Range(0, length).Select(i => (byte)(i * 31))];
+        byte[] digest = new byte[32];
+        Blake3.Hasher.Hash(input, digest);
+        Assert.Equal(BinaryPrimitives.ReadUInt64LittleEndian(digest), SubjectHasher.Hash(input));
+    }
+
     [Theory]
     [InlineData("", "empty")]
     [InlineData(null, "1025 bytes")]
