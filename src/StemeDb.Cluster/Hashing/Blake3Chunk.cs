@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Text;
 
 namespace StemeDb.Cluster.Hashing;
 
@@ -50,11 +52,37 @@ internal static class Blake3Chunk
         ArgumentOutOfRangeException.ThrowIfGreaterThan(input.Length, MaxInputBytes, nameof(input));
         if (UseVectors)
         {
-            ChunkVector(ref MemoryMarshal.GetReference(input), input.Length, out Vector128<uint> low, out _);
+            ChunkVector<Bytes>(ref MemoryMarshal.GetReference(input), input.Length, out Vector128<uint> low, out _);
             return low.AsUInt64().ToScalar();
         }
 
         return Hash64Scalar(input);
+    }
+
+    /// <summary>
+    /// The first 8 bytes of BLAKE3 of the UTF-8 form of <paramref name="ascii"/>, which must be ASCII: its
+    /// UTF-8 is then its chars, one byte each, read straight from the chars with no encoding into memory.
+    /// </summary>
+    public static ulong Hash64Ascii(ReadOnlySpan<char> ascii)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ascii.Length, MaxInputBytes, nameof(ascii));
+        Debug.Assert(Ascii.IsValid(ascii), "Hash64Ascii takes ASCII only.");
+        if (UseVectors)
+        {
+            ref byte chars = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(ascii));
+            ChunkVector<AsciiChars>(ref chars, ascii.Length, out Vector128<uint> low, out _);
+            return low.AsUInt64().ToScalar();
+        }
+
+        return Hash64AsciiScalar(ascii);
+    }
+
+    /// <summary>The scalar path of <see cref="Hash64Ascii"/>, whatever the hardware (for tests).</summary>
+    internal static ulong Hash64AsciiScalar(ReadOnlySpan<char> ascii)
+    {
+        Span<byte> utf8 = stackalloc byte[MaxInputBytes];
+        int length = Encoding.ASCII.GetBytes(ascii, utf8);
+        return Hash64Scalar(utf8[..length]);
     }
 
     // Apart, so that Hash64 has no stack buffer to guard.
@@ -83,7 +111,7 @@ internal static class Blake3Chunk
     /// <summary>The vector path, whatever the hardware (for tests; callers use <see cref="Hash"/>).</summary>
     internal static void HashVector(ReadOnlySpan<byte> input, Span<byte> digest)
     {
-        ChunkVector(ref MemoryMarshal.GetReference(input), input.Length, out Vector128<uint> low, out Vector128<uint> high);
+        ChunkVector<Bytes>(ref MemoryMarshal.GetReference(input), input.Length, out Vector128<uint> low, out Vector128<uint> high);
         low.AsByte().CopyTo(digest);
         high.AsByte().CopyTo(digest[16..]);
     }
@@ -189,8 +217,10 @@ internal static class Blake3Chunk
     // The input as a reference and a length, not a span: passed on as a span, it was copied through the stack
     // as two 8-byte writes read back as one 16-byte read, which waits for the writes to reach the cache instead
     // of being forwarded from them, and so for the previous hash to finish: no two hashes overlapped.
+    // TInput reads the input as UTF-8 bytes: its own bytes, or ASCII chars narrowed to bytes.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ChunkVector(ref byte data, int length, out Vector128<uint> low, out Vector128<uint> high)
+    private static void ChunkVector<TInput>(ref byte data, int length, out Vector128<uint> low, out Vector128<uint> high)
+        where TInput : IInput
     {
         low = Vector128.Create(Iv0, Iv1, Iv2, Iv3);
         high = Vector128.Create(Iv4, Iv5, Iv6, Iv7);
@@ -201,10 +231,10 @@ internal static class Blake3Chunk
             low = CompressVector(
                 low,
                 high,
-                Vector128.LoadUnsafe(ref data, (nuint)offset),
-                Vector128.LoadUnsafe(ref data, (nuint)offset + 16),
-                Vector128.LoadUnsafe(ref data, (nuint)offset + 32),
-                Vector128.LoadUnsafe(ref data, (nuint)offset + 48),
+                TInput.Load16(ref data, offset),
+                TInput.Load16(ref data, offset + 16),
+                TInput.Load16(ref data, offset + 32),
+                TInput.Load16(ref data, offset + 48),
                 BlockBytes,
                 flags,
                 out high);
@@ -214,10 +244,10 @@ internal static class Blake3Chunk
         low = CompressVector(
             low,
             high,
-            LoadPadded(ref data, length, lastOffset),
-            LoadPadded(ref data, length, lastOffset + 16),
-            LoadPadded(ref data, length, lastOffset + 32),
-            LoadPadded(ref data, length, lastOffset + 48),
+            LoadPadded<TInput>(ref data, length, lastOffset),
+            LoadPadded<TInput>(ref data, length, lastOffset + 16),
+            LoadPadded<TInput>(ref data, length, lastOffset + 32),
+            LoadPadded<TInput>(ref data, length, lastOffset + 48),
             (uint)(length - lastOffset),
             flags | ChunkEnd | Root,
             out high);
@@ -227,12 +257,13 @@ internal static class Blake3Chunk
     // padded copy in memory would be written piecemeal and read whole, and such a read waits for the writes
     // to reach the cache instead of being forwarded from them.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> LoadPadded(ref byte data, int length, int start)
+    private static Vector128<byte> LoadPadded<TInput>(ref byte data, int length, int start)
+        where TInput : IInput
     {
         int available = length - start;
         if (available >= 16)
         {
-            return Vector128.LoadUnsafe(ref data, (nuint)start);
+            return TInput.Load16(ref data, start);
         }
 
         if (available <= 0)
@@ -244,7 +275,7 @@ internal static class Blake3Chunk
         {
             // The input's last 16 bytes, moved down so that byte start comes first; Shuffle zeroes the lanes
             // whose index is past 15, which are the ones past the input's end.
-            Vector128<byte> end = Vector128.LoadUnsafe(ref data, (nuint)(length - 16));
+            Vector128<byte> end = TInput.Load16(ref data, length - 16);
             return Vector128.Shuffle(end, Vector128<byte>.Indices + Vector128.Create((byte)(16 - available)));
         }
 
@@ -255,15 +286,44 @@ internal static class Blake3Chunk
         {
             if (i < 8)
             {
-                lower |= (ulong)Unsafe.Add(ref data, i) << (8 * i);
+                lower |= (ulong)TInput.At(ref data, i) << (8 * i);
             }
             else
             {
-                upper |= (ulong)Unsafe.Add(ref data, i) << (8 * (i - 8));
+                upper |= (ulong)TInput.At(ref data, i) << (8 * (i - 8));
             }
         }
 
         return Vector128.Create(lower, upper).AsByte();
+    }
+
+    // How the vector path reads input byte i of the UTF-8 to hash, and the 16 from start.
+    private interface IInput
+    {
+        static abstract Vector128<byte> Load16(ref byte data, int start);
+
+        static abstract byte At(ref byte data, int index);
+    }
+
+    // UTF-8 bytes as they are.
+    private readonly struct Bytes : IInput
+    {
+        public static Vector128<byte> Load16(ref byte data, int start) => Vector128.LoadUnsafe(ref data, (nuint)start);
+
+        public static byte At(ref byte data, int index) => Unsafe.Add(ref data, index);
+    }
+
+    // ASCII chars: byte i is char i, narrowed (exact, as every char is below 128).
+    private readonly struct AsciiChars : IInput
+    {
+        public static Vector128<byte> Load16(ref byte data, int start)
+        {
+            ref ushort chars = ref Unsafe.As<byte, ushort>(ref data);
+            return Vector128.Narrow(
+                Vector128.LoadUnsafe(ref chars, (nuint)start), Vector128.LoadUnsafe(ref chars, (nuint)start + 8));
+        }
+
+        public static byte At(ref byte data, int index) => (byte)Unsafe.Add(ref Unsafe.As<byte, ushort>(ref data), index);
     }
 
     // The 4x4 state as four rows: a = v0..v3, b = v4..v7, c = v8..v11, d = v12..v15. One vector G runs the

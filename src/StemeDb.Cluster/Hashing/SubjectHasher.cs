@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Text;
 using StemeDb.Cluster.Errors;
 
 namespace StemeDb.Cluster.Hashing;
@@ -40,7 +41,29 @@ public static class SubjectHasher
     }
 
     /// <inheritdoc cref="Hash(string)"/>
-    public static ulong Hash(ReadOnlySpan<char> subject)
+    public static ulong Hash(ReadOnlySpan<char> subject) =>
+        TryHashAscii(subject, out ulong hash) ? hash : HashEncoded(subject);
+
+    /// <summary>
+    /// Hash of an ASCII subject of at most one BLAKE3 chunk, read straight from its chars (its UTF-8 is its
+    /// chars, one byte each): the UTF-8 written by an encoder and read back at once would wait for the writes
+    /// to reach the cache. False for any other subject.
+    /// </summary>
+    internal static bool TryHashAscii(ReadOnlySpan<char> subject, out ulong hash)
+    {
+        if (subject.Length <= Blake3Chunk.MaxInputBytes && Ascii.IsValid(subject))
+        {
+            hash = Blake3Chunk.Hash64Ascii(subject);
+            return true;
+        }
+
+        hash = 0;
+        return false;
+    }
+
+    // Apart from Hash, as HashLong is.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong HashEncoded(ReadOnlySpan<char> subject)
     {
         int max = subject.Length * 3;
         byte[]? rented = null;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using StemeDb.Cluster.Errors;
 using StemeDb.Cluster.Hashing;
 using StemeDb.Cluster.Membership;
@@ -35,12 +36,22 @@ public sealed class RangeRouter
     public RangeRoute Route(string subject)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        // Encode once: the strict encoder rejects lone surrogates, the length check covers the rest.
         if (subject.Length is 0 or > SubjectRules.MaxBytes)
         {
             SubjectRules.Validate(subject.AsSpan()); // throws with the message for this case
         }
 
+        // An ASCII subject is valid once its length is: its UTF-8 is its chars. It is hashed from them.
+        return SubjectHasher.TryHashAscii(subject, out ulong hash)
+            ? RouteShard(JumpHash.Hash(hash, ShardCount))
+            : RouteEncoded(subject);
+    }
+
+    // Apart from Route: its stack buffer would make Route keep the subject's span in memory (see Blake3Chunk).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private RangeRoute RouteEncoded(string subject)
+    {
+        // Encode once: the strict encoder rejects lone surrogates, the length check covers the rest.
         Span<byte> utf8 = stackalloc byte[SubjectRules.MaxBytes * 3];
         int length = SubjectRules.EncodeUtf8(subject, utf8);
         if (length > SubjectRules.MaxBytes)

@@ -115,6 +115,30 @@ public class Blake3ChunkTests
         }
     }
 
+    // ASCII chars read as their UTF-8, every length, against the package's hash of the UTF-8.
+    [Fact]
+    public void Hashes_ASCII_chars_as_the_package_hashes_their_UTF8_for_every_length_up_to_a_chunk()
+    {
+        var random = new Random(20_240_602);
+        byte[] utf8 = new byte[Blake3Chunk.MaxInputBytes];
+        char[] chars = new char[Blake3Chunk.MaxInputBytes];
+        for (int length = 0; length <= Blake3Chunk.MaxInputBytes; length++)
+        {
+            for (int sample = 0; sample < 4; sample++)
+            {
+                for (int i = 0; i < length; i++)
+                {
+                    utf8[i] = (byte)random.Next(128);
+                    chars[i] = (char)utf8[i];
+                }
+
+                ulong expected = BinaryPrimitives.ReadUInt64LittleEndian(PackageDigest(utf8.AsSpan(0, length)));
+                Assert.Equal(expected, Blake3Chunk.Hash64Ascii(chars.AsSpan(0, length)));
+                Assert.Equal(expected, Blake3Chunk.Hash64AsciiScalar(chars.AsSpan(0, length)));
+            }
+        }
+    }
+
     // Only the input's bytes count: what lies past its end in memory must not leak into the hash.
     [Fact]
     public void Ignores_the_bytes_after_the_input()
@@ -138,5 +162,6 @@ public class Blake3ChunkTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Blake3Chunk.Hash64(new byte[Blake3Chunk.MaxInputBytes + 1]));
         Assert.Throws<ArgumentOutOfRangeException>(() => Blake3Chunk.Hash(new byte[Blake3Chunk.MaxInputBytes + 1], new byte[32]));
         Assert.Throws<ArgumentOutOfRangeException>(() => Blake3Chunk.Hash(new byte[3], new byte[31]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Blake3Chunk.Hash64Ascii(new string('a', Blake3Chunk.MaxInputBytes + 1)));
     }
 }

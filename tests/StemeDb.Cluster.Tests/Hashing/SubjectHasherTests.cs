@@ -66,6 +66,28 @@ public class SubjectHasherTests
         Assert.Equal(BinaryPrimitives.ReadUInt64LittleEndian(digest), SubjectHasher.Hash(input));
     }
 
+    // ASCII strings up to one chunk are hashed from their chars, the others (longer, or not ASCII) encoded first.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(1024)]
+    [InlineData(1025)]
+    public void Strings_hash_as_their_UTF8_ASCII_or_not(int length)
+    {
+        string ascii = new([.. Enumerable.Range(0, length).Select(i => (char)(32 + (i * 7 % 95)))]);
+        string other = ascii + "\u00e9";
+        foreach (string subject in new[] { ascii, other })
+        {
+            Assert.Equal(SubjectHasher.Hash(Encoding.UTF8.GetBytes(subject)), SubjectHasher.Hash(subject));
+        }
+    }
+
     [Theory]
     [InlineData("", "empty")]
     [InlineData(null, "1025 bytes")]

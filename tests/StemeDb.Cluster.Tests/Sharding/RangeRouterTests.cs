@@ -122,13 +122,17 @@ public class RangeRouterTests
         Assert.Throws<InvalidSubjectException>(() => router.Route(""));
         Assert.Throws<InvalidSubjectException>(() => router.Route(new string('a', 1025)));
         Assert.Throws<InvalidSubjectException>(() => router.Route(new byte[] { 0xff }));
+        // Not ASCII, so encoded: a lone surrogate, and 513 chars that are 1026 bytes of UTF-8.
+        Assert.Throws<InvalidSubjectException>(() => router.Route("bad\uD800subject"));
+        Assert.Throws<InvalidSubjectException>(() => router.Route(new string('\u00e9', 513)));
     }
 
     [Fact]
     public void String_and_UTF8_routes_agree()
     {
         var router = new RangeRouter(Table(4096));
-        foreach (string subject in new[] { "a", "user:42", "caf\u00e9", "\U0001F980" })
+        // ASCII subjects are hashed from their chars, the others from their encoding.
+        foreach (string subject in new[] { "a", "user:42", "caf\u00e9", "\U0001F980", new string('x', 1024), new string('\u00e9', 512) })
         {
             Assert.Equal(router.Route(subject).Shard, router.Route(System.Text.Encoding.UTF8.GetBytes(subject)).Shard);
             Assert.Equal(ShardId.ForSubject(subject, 4096).Value, router.Route(subject).Shard);
