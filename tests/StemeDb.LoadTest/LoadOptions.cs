@@ -41,7 +41,7 @@ public sealed record LoadOptions
         "usage: StemeDb.LoadTest run --target URL [--api gateway|node|plain] [--mode closed|open] [--clients C] [--rate R] " +
         "[--duration S] [--warmup S] [--requests N] [--read-ratio 0..1] [--keys K] [--distribution uniform|zipf] [--zipf-s S]\n" +
         "       StemeDb.LoadTest compare [--duration S] [--clients C] [--keys K]   (a, b, c, d side by side; prints a table)\n" +
-        "       StemeDb.LoadTest compare --peer etcd [--duration S] [--keys K] [--row write|read:16|64]  (this cluster's gateway and a 3-member etcd, 16 and 64 clients)\n" +
+        "       StemeDb.LoadTest compare --peer etcd [--duration S] [--keys K] [--warmup S] [--client dotnet|wrk] [--row write|read:16|64]  (this cluster's gateway and a 3-member etcd, 16 and 64 clients)\n" +
         "       StemeDb.LoadTest distribution [--duration S] [--keys K]          (ranges, leaders and requests per node, fresh 3 and 5 nodes)\n" +
         "       StemeDb.LoadTest scaling [--duration S] [--warmup S] [--clients C] [--node-millicpus M] [--idle-wait S] [--node-counts 3,6] [--perf DIR]  (3 vs 6 CPU-capped node containers, podman)\n" +
         "       StemeDb.LoadTest ranges                                           (a split and a merge under load)";
@@ -91,6 +91,13 @@ public sealed record LoadOptions
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? Positive(args[i + 1]) : fallback;
+    }
+
+    /// <summary>The word after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/> when it is not there.</summary>
+    public static string StringOption(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
     private static int Positive(string value) =>

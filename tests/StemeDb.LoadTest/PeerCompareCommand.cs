@@ -30,6 +30,19 @@ public static class PeerCompareCommand
         // second JIT tier (3 s measured tier-0 code in the first row), and etcd gets it too for fairness.
         int warmup = LoadOptions.IntOption(args, "--warmup", 16);
         int[] clientCounts = [16, 64];
+        // The load client: this process's HttpClient (the default), or Debian's wrk, which costs the shared cores less.
+        string client = LoadOptions.StringOption(args, "--client", "dotnet");
+        if (client is not ("dotnet" or "wrk"))
+        {
+            throw new ArgumentException("--client takes dotnet or wrk");
+        }
+
+        if (client == "wrk" && WrkClient.Missing() is { } noWrk)
+        {
+            Console.Error.WriteLine($"error: {noWrk}");
+            return 4;
+        }
+
         // --row write:16 runs that one row on both systems: a profiler attached to this process then sees one workload.
         (string Workload, int Clients)? only = RowOption(args);
         bool Wanted(string workload, int clients) => only is null || (only.Value.Workload == workload && only.Value.Clients == clients);
@@ -45,12 +58,12 @@ public static class PeerCompareCommand
             {
                 if (Wanted("write", clients))
                 {
-                    rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), http, cancellationToken));
+                    rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), client, http, cancellationToken));
                 }
 
                 if (Wanted("read", clients))
                 {
-                    rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), http, cancellationToken));
+                    rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), client, http, cancellationToken));
                 }
             }
         }
@@ -64,18 +77,18 @@ public static class PeerCompareCommand
             {
                 if (Wanted("write", clients))
                 {
-                    rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), http, cancellationToken));
+                    rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), client, http, cancellationToken));
                 }
 
                 if (Wanted("read", clients))
                 {
-                    rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), http, cancellationToken));
+                    rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), client, http, cancellationToken));
                 }
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {seconds} s per row after {warmup} s of warm-up per system (mixed, 16 then 64 clients) and 2 s per row, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {(client == "wrk" ? "wrk (one process per target)" : "this process's HttpClient")}, {seconds} s per row after {warmup} s of warm-up per system (mixed, 16 then 64 clients){(client == "wrk" ? "" : " and 2 s per row")}, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
         Console.WriteLine();
         Console.WriteLine("| workload | clients | stemedb req/s | p50 ms | p99 ms | etcd req/s | p50 ms | p99 ms | stemedb / etcd | target |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -132,9 +145,11 @@ public static class PeerCompareCommand
         }
     }
 
-    private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, HttpClient http, CancellationToken cancellationToken)
+    private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, string client, HttpClient http, CancellationToken cancellationToken)
     {
-        LoadResult result = await new LoadRunner(options, http, null).RunAsync(cancellationToken);
+        LoadResult result = client == "wrk"
+            ? await WrkClient.RunAsync(options.Api, options.ReadRatio == 0, options.Targets.Count > 0 ? options.Targets : [options.Target], clients, options.Duration, options.Keys, cancellationToken)
+            : await new LoadRunner(options, http, null).RunAsync(cancellationToken);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{system,-8} {workload,-5} {clients,3} clients {result}"));
         return new Row(system, workload, clients, result);
     }
