@@ -27,7 +27,13 @@ public static class RangesCommand
 
     private static async Task<RangeEvent> SplitAsync(HttpClient http)
     {
-        await using BenchCluster cluster = await BenchCluster.StartAsync(3, dapr: false, new Dictionary<string, string?> { ["Node:RangeCheckInterval"] = "00:00:01" });
+        // One range to start with (a new cluster is pre-split), split only by size: the load split would split it first.
+        await using BenchCluster cluster = await BenchCluster.StartAsync(3, dapr: false, new Dictionary<string, string?>
+        {
+            ["Node:RangeCheckInterval"] = "00:00:01",
+            ["Cluster:Sharding:InitialRanges"] = "1",
+            ["Cluster:Sharding:SplitRequestRate"] = "1000000",
+        });
         await CompareCommand.PreloadAsync(http, cluster.GatewayUrl, 1000);
         await using var load = new Load(http, cluster.GatewayUrl, writers: 2, batch: 64, objectBytes: 4096);
         var clock = Stopwatch.StartNew();
@@ -67,6 +73,7 @@ public static class RangesCommand
         await using BenchCluster cluster = await BenchCluster.StartAsync(3, dapr: false, new Dictionary<string, string?>
         {
             ["Node:RangeCheckInterval"] = "00:00:01",
+            ["Cluster:Sharding:InitialRanges"] = "1", // the one range an operator then splits
             ["Cluster:Sharding:SplitThresholdBytes"] = (4 << 20).ToString(CultureInfo.InvariantCulture),
             ["Cluster:Sharding:MergeThresholdBytes"] = (2 << 20).ToString(CultureInfo.InvariantCulture),
             ["Cluster:Sharding:StrandedRangeBytes"] = (1 << 20).ToString(CultureInfo.InvariantCulture),
