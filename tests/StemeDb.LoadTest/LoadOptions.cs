@@ -43,7 +43,7 @@ public sealed record LoadOptions
         "       StemeDb.LoadTest compare [--duration S] [--clients C] [--keys K]   (a, b, c, d side by side; prints a table)\n" +
         "       StemeDb.LoadTest compare --peer etcd [--duration S] [--keys K] [--warmup S] [--client dotnet|wrk] [--row write|read:16|64]  (this cluster's gateway and a 3-member etcd, 16 and 64 clients)\n" +
         "       StemeDb.LoadTest distribution [--duration S] [--keys K]          (ranges, leaders and requests per node, fresh 3 and 5 nodes)\n" +
-        "       StemeDb.LoadTest scaling [--duration S] [--warmup S] [--clients C] [--node-millicpus M] [--idle-wait S] [--node-counts 3,6] [--perf DIR]  (3 vs 6 CPU-capped node containers, podman)\n" +
+        "       StemeDb.LoadTest scaling [--duration S] [--warmup S] [--clients C | --clients-per-node N] [--node-millicpus M] [--idle-wait S] [--settle-limit S] [--node-counts 3,6] [--perf DIR]  (3 vs 6 CPU-capped node containers, podman)\n" +
         "       StemeDb.LoadTest ranges                                           (a split and a merge under load)";
 
     public static LoadOptions Parse(string[] args)

@@ -26,12 +26,16 @@ public static class ScalingCommand
     {
         int seconds = LoadOptions.IntOption(args, "--duration", 15);
         int clients = LoadOptions.IntOption(args, "--clients", 64);
+        // Or an offered load that grows with the cluster (YCSB's way of measuring scale-out): N clients per node.
+        int clientsPerNode = LoadOptions.IntOption(args, "--clients-per-node", 0);
         int keys = LoadOptions.IntOption(args, "--keys", 5_000);
         int milliCpus = LoadOptions.IntOption(args, "--node-millicpus", 150);
-        // Long enough for the JIT's second tier at a fraction of a core: a short warm-up measures compilation.
+        // The shortest warm-up before the rows (then until the JIT settles), and the warm-up of each row.
         int warmup = LoadOptions.IntOption(args, "--warmup", 20);
         // How long after the preload the "idle" reading is taken (the preload's flushes and the JIT's tiering settle first).
         int idleWait = LoadOptions.IntOption(args, "--idle-wait", 30);
+        // The longest warm-up waiting for the JIT to settle (--warmup is the shortest).
+        int settleLimit = LoadOptions.IntOption(args, "--settle-limit", 600);
         int perfAt = Array.IndexOf(args, "--perf");
         string? perfDirectory = perfAt >= 0 && perfAt + 1 < args.Length ? Path.GetFullPath(args[perfAt + 1]) : null;
         int countsAt = Array.IndexOf(args, "--node-counts");
@@ -51,6 +55,7 @@ public static class ScalingCommand
 
         var rows = new List<Row>();
         var idleCpu = new Dictionary<int, double>();
+        var settled = new Dictionary<int, (TimeSpan Took, double Jit)>();
         foreach (int nodes in nodeCounts)
         {
             await using var cluster = await PodmanCluster.StartAsync(image, nodes, Gateways, cpus, perfDirectory is not null, cancellationToken);
@@ -62,9 +67,30 @@ public static class ScalingCommand
             Dictionary<string, double> idle = await cluster.CpuAsync(cancellationToken);
             await idleProfile;
             idleCpu[nodes] = NodeMean(idle);
+
+            // Steady state first: at a fraction of a core each node's JIT tiers code up for minutes (it took a third
+            // of a capped node's CPU 2 min into load). Mixed load runs until no node's tiered-compilation thread
+            // used more than 1 % of a core in 10 s, or --settle-limit passed.
+            var settling = Stopwatch.StartNew();
+            using (var settle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                var warm = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clientsPerNode > 0 ? clientsPerNode * nodes : clients, Duration = TimeSpan.FromSeconds(settleLimit), Warmup = TimeSpan.Zero, Keys = keys, ReadRatio = 0.75 };
+                Task warming = new LoadRunner(warm, http, null).RunAsync(settle.Token);
+                double jit = double.MaxValue;
+                while (settling.Elapsed < TimeSpan.FromSeconds(settleLimit) && (settling.Elapsed < TimeSpan.FromSeconds(warmup) || jit > 1))
+                {
+                    jit = await cluster.NodeJitCpuAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                }
+
+                await settle.CancelAsync();
+                await warming.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                settled[nodes] = (settling.Elapsed, jit);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{nodes} nodes: warmed up for {settling.Elapsed.TotalSeconds:F0} s; the busiest node's JIT thread at {jit:F1} % of a core over the last 10 s"));
+            }
+
             foreach ((string workload, double reads) in new[] { ("read-heavy (95 % reads)", 0.95), ("mixed (50 % reads)", 0.5) })
             {
-                var options = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Warmup = TimeSpan.FromSeconds(warmup), Keys = keys, ReadRatio = reads };
+                var options = new LoadOptions { Target = cluster.GatewayUrls[0], Targets = cluster.GatewayUrls, Api = "gateway", Clients = clientsPerNode > 0 ? clientsPerNode * nodes : clients, Duration = TimeSpan.FromSeconds(seconds), Warmup = TimeSpan.FromSeconds(warmup), Keys = keys, ReadRatio = reads };
                 Task<LoadResult> load = new LoadRunner(options, http, null).RunAsync(cancellationToken);
                 await Task.Delay(TimeSpan.FromSeconds(warmup + (seconds / 2)), cancellationToken);
                 HostCpu before = HostCpu.Read();
@@ -79,7 +105,11 @@ public static class ScalingCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {clients} clients over {Gateways} gateways (no CPU quota), {seconds} s per row after {warmup} s of warm-up, {keys} subjects uniform; each node container --cpus {cpus}, RF 3, fsync on, all containers on one disk"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {(clientsPerNode > 0 ? $"{clientsPerNode} clients per node" : $"{clients} clients")} over {Gateways} gateways (no CPU quota), {seconds} s per row after {warmup} s of warm-up, {keys} subjects uniform; each node container --cpus {cpus}, RF 3, fsync on, all containers on one disk"));
+        foreach ((int n, (TimeSpan took, double jit)) in settled)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n} nodes: mixed load for {took.TotalSeconds:F0} s before the rows, until no node's JIT thread used more than 1 % of a core in 10 s (last: {jit:F1} %)"));
+        }
         Console.WriteLine();
         Console.WriteLine("| nodes | workload | req/s | p50 ms | p99 ms | errors | node CPU (mean, % of one core; idle before the load) | gateway CPU (each) | host busy (2 cores) |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
@@ -157,6 +187,7 @@ public static class ScalingCommand
                     if (perfMaps)
                     {
                         env.Add("DOTNET_PerfMapEnabled=1");
+                        env.Add("DOTNET_EnableWriteXorExecute=0"); // else JIT code runs from a double mapping that perf cannot name
                     }
 
                     env.AddRange(Enumerable.Range(0, nodes).Select(g => $"Node__Genesis__{g}={Node(g)}"));
@@ -210,6 +241,49 @@ public static class ScalingCommand
             return pids.Keys.ToDictionary(n => n, n => 100.0 * (after[n] - before[n]) / TicksPerSecond / seconds);
         }
 
+        /// <summary>
+        /// The CPU, in % of one core over <paramref name="window"/>, of the busiest node's tiered-compilation
+        /// thread (the runtime's background JIT, named ".NET Tiered Com" in /proc/PID/task/TID/comm).
+        /// </summary>
+        public async Task<double> NodeJitCpuAsync(TimeSpan window, CancellationToken cancellationToken)
+        {
+            var pids = new List<int>();
+            foreach (string name in _containers.Where(c => c.Contains("-node-", StringComparison.Ordinal)))
+            {
+                pids.Add(int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", name], cancellationToken)).Trim(), CultureInfo.InvariantCulture));
+            }
+
+            // By thread id: the runtime ends an idle tiering thread and starts another when work comes, so a thread
+            // that exists only at the end counts from zero and one that ended counts nothing more.
+            static Dictionary<string, long> JitTicks(int pid)
+            {
+                var ticks = new Dictionary<string, long>();
+                foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    try
+                    {
+                        if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered", StringComparison.Ordinal))
+                        {
+                            ticks[Path.GetFileName(task)] = Ticks(Path.Combine(task, "stat"));
+                        }
+                    }
+                    catch (IOException)
+                    {
+                        // The thread ended while being read.
+                    }
+                }
+
+                return ticks;
+            }
+
+            Dictionary<string, long>[] before = [.. pids.Select(JitTicks)];
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(window, cancellationToken);
+            Dictionary<string, long>[] after = [.. pids.Select(JitTicks)];
+            return pids.Select((_, i) => after[i].Sum(t => t.Value - before[i].GetValueOrDefault(t.Key)))
+                .Max(ticks => 100.0 * ticks / TicksPerSecond / clock.Elapsed.TotalSeconds);
+        }
+
         /// <summary>CPU samples of node <paramref name="index"/>'s process (see <see cref="PerfProfile"/>).</summary>
         public async Task ProfileNodeAsync(int index, TimeSpan duration, string directory, string name, CancellationToken cancellationToken)
         {
@@ -222,9 +296,12 @@ public static class ScalingCommand
         private const double TicksPerSecond = 100;
 
         /// <summary>utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name in parentheses).</summary>
-        private static long Ticks(int pid)
+        private static long Ticks(int pid) => Ticks($"/proc/{pid}/stat");
+
+        /// <summary>utime + stime in a stat file of /proc (a process's or a thread's).</summary>
+        private static long Ticks(string statFile)
         {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string stat = File.ReadAllText(statFile);
             string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         }
