@@ -19,12 +19,14 @@ public sealed class Coalescer<TKey, TItem, TResult>
     private readonly int _maxCount;
     private readonly long _maxBytes;
     private readonly Func<TKey, IReadOnlyList<TItem>, Action<int, TResult>, CancellationToken, Task> _send;
+    private readonly Action<TResult>? _abandoned;
     private readonly ConcurrentDictionary<TKey, Destination> _destinations = new();
     private long _calls;
     private long _combined;
 
     /// <param name="send">Makes one call of one or more items and answers each by its index; its token is cancelled once every caller of the call gave up.</param>
-    public Coalescer(int maxInFlight, int maxCount, long maxBytes, Func<TKey, IReadOnlyList<TItem>, Action<int, TResult>, CancellationToken, Task> send)
+    /// <param name="abandoned">Gets an answer that came after its caller gave up (to dispose of it: no one else will).</param>
+    public Coalescer(int maxInFlight, int maxCount, long maxBytes, Func<TKey, IReadOnlyList<TItem>, Action<int, TResult>, CancellationToken, Task> send, Action<TResult>? abandoned = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
@@ -34,6 +36,7 @@ public sealed class Coalescer<TKey, TItem, TResult>
         _maxCount = maxCount;
         _maxBytes = maxBytes;
         _send = send;
+        _abandoned = abandoned;
     }
 
     /// <summary>Calls made.</summary>
@@ -49,7 +52,22 @@ public sealed class Coalescer<TKey, TItem, TResult>
         Destination destination = _destinations.GetOrAdd(key, static _ => new Destination());
         destination.Queue.Enqueue(waiting);
         Drain(key, destination);
-        return cancellationToken.CanBeCanceled ? waiting.Done.Task.WaitAsync(cancellationToken) : waiting.Done.Task;
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return waiting.Done.Task;
+        }
+
+        Task<TResult> wait = waiting.Done.Task.WaitAsync(cancellationToken);
+        if (_abandoned is { } abandoned)
+        {
+            _ = wait.ContinueWith(
+                _ => waiting.Done.Task.ContinueWith(answered => abandoned(answered.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnCanceled | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        return wait;
     }
 
     // Whoever enqueues and whoever finishes a call both drain, so an item is never left behind: either the

@@ -44,7 +44,7 @@ public sealed class CoalescingHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(routes);
         _routes = [.. routes];
         _time = time;
-        _calls = new Coalescer<string, Call, HttpResponseMessage>(MaxInFlight, MaxCalls, MaxBytes, SendCallsAsync);
+        _calls = new Coalescer<string, Call, HttpResponseMessage>(MaxInFlight, MaxCalls, MaxBytes, SendCallsAsync, abandoned: response => response.Dispose());
     }
 
     /// <summary>Batches sent (calls that carried more than one request).</summary>
@@ -135,6 +135,12 @@ public sealed class CoalescingHandler : DelegatingHandler
             return;
         }
 
+        if (response.StatusCode != HttpStatusCode.OK && (int)response.StatusCode < 400)
+        {
+            // Not an answer to a batch, and no refusal either: as a connection that broke under each call.
+            throw new HttpRequestException($"{node} answered a batch with {(int)response.StatusCode}, which answers none of its calls.");
+        }
+
         if (response.StatusCode != HttpStatusCode.OK)
         {
             // Refused as a whole (a token, the cluster id, a sidecar's own failure): each call would have been too.
@@ -148,6 +154,7 @@ public sealed class CoalescingHandler : DelegatingHandler
         }
 
         int answered = 0;
+        bool[] seen = new bool[calls.Count];
         PipeReader lines = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
         while (true)
         {
@@ -157,11 +164,12 @@ public sealed class CoalescingHandler : DelegatingHandler
             {
                 ReadOnlySequence<byte> line = pending.Slice(0, end);
                 pending = pending.Slice(pending.GetPosition(1, end));
-                if (BatchAnswer.ReadLine(line.IsSingleSegment ? line.First : line.ToArray()) is not { } a || a.Index < 0 || a.Index >= calls.Count)
+                if (BatchAnswer.ReadLine(line.IsSingleSegment ? line.First : line.ToArray()) is not { } a || a.Index < 0 || a.Index >= calls.Count || seen[a.Index])
                 {
-                    throw new HttpRequestException($"{node} answered a batch with a line that is not an answer.");
+                    throw new HttpRequestException($"{node} answered a batch with a line that is not an answer to one of its unanswered calls.");
                 }
 
+                seen[a.Index] = true;
                 answer(a.Index, Answer(calls[a.Index], response, a.Status, a.ContentType, a.Body));
                 answered++;
             }

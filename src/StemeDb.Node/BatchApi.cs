@@ -11,16 +11,16 @@ namespace StemeDb.Node;
 /// <summary>
 /// <c>POST /internal/v1/batch</c>: several internal calls in one exchange, as a busy gateway or peer sends
 /// them (<see cref="CoalescingHandler"/>). Each call runs through the same handler as when it comes alone,
-/// all at once, and is answered with the status, content type and body it would have had alone, in order;
-/// one call's refusal is its own. Only the calls of the busy paths travel in a batch (writes, reads and
+/// all at once, and is answered with the status, content type and body it would have had alone; one call's
+/// refusal or failure is its own. Only the calls of the busy paths travel in a batch (writes, reads and
 /// retractions from gateways; replica reads from peers, which need the cluster id as alone). Answers stream
 /// back as JSON lines as the calls finish, so a slow call holds up no other (<see cref="BatchAnswer"/>). The batch
 /// itself passes the same token and cluster checks as any internal call; a malformed batch is a 400.
 /// </summary>
 public static class BatchApi
 {
-    /// <summary>Calls in one batch.</summary>
-    public const int MaxCalls = 1000;
+    /// <summary>Calls in one batch: what a client puts in one (they all run at once here).</summary>
+    public const int MaxCalls = CoalescingHandler.MaxCalls;
 
     public static IEndpointRouteBuilder MapBatchApi(this IEndpointRouteBuilder app)
     {
@@ -40,25 +40,31 @@ public static class BatchApi
         // A peer's call carries this cluster's id (InternalHeaders refused any other): only then may it hold peer calls.
         bool fromPeer = context.Request.Headers[InternalHeaders.Cluster].ToString() == node.ClusterId.ToString();
         var finished = Channel.CreateUnbounded<BatchAnswer>(new UnboundedChannelOptions { SingleReader = true });
+        // RunOneAsync answers every call (a failure is that call's 500) and ends early only when the caller left.
         Task all = Task.WhenAll(calls.Select(async (call, i) => finished.Writer.TryWrite(await RunOneAsync(context, call, i, fromPeer, json.Value.SerializerOptions, logger))))
             .ContinueWith(_ => finished.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-        // Each answer goes out as its call finishes; what finished together goes in one write.
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = BatchAnswer.StreamContentType;
-        await context.Response.StartAsync(context.RequestAborted);
-        using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
-        while (await finished.Reader.WaitToReadAsync(context.RequestAborted))
+        try
         {
-            while (finished.Reader.TryRead(out BatchAnswer? answer))
+            // Each answer goes out as its call finishes; what finished together goes in one write.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = BatchAnswer.StreamContentType;
+            await context.Response.StartAsync(context.RequestAborted);
+            using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+            while (await finished.Reader.WaitToReadAsync(context.RequestAborted))
             {
-                answer.WriteLine(writer, context.Response.BodyWriter);
+                while (finished.Reader.TryRead(out BatchAnswer? answer))
+                {
+                    answer.WriteLine(writer, context.Response.BodyWriter);
+                }
+
+                await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
             }
-
-            await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
         }
-
-        await all;
+        finally
+        {
+            // Whatever ended the stream, no call outlives the request whose services it uses.
+            await all;
+        }
     }
 
     private static async Task<List<BatchCall>?> ReadAsync(HttpContext context, JsonSerializerOptions options)
@@ -93,13 +99,35 @@ public static class BatchApi
         IServiceProvider services = context.RequestServices;
         // The caller's trace goes on here: each call's work is a span of its own request's trace.
         NodeTelemetry telemetry = services.GetRequiredService<NodeTelemetry>();
-        using Activity? span = call.TraceParent is { } parent && telemetry.Source.HasListeners() && ActivityContext.TryParse(parent, null, out ActivityContext caller)
+        using Activity? span = call.TraceParent is { } parent && telemetry.Source.HasListeners() && ActivityContext.TryParse(parent, null, isRemote: true, out ActivityContext caller)
             ? telemetry.Source.StartActivity($"batched {call.Route}", ActivityKind.Server, caller)
             : null;
-        IResult result;
         try
         {
-            result = call.Route switch
+            IResult result = await ResultOfAsync(context, call, fromPeer, options);
+
+            // Answered as alone: the handler's result written out by the framework, into a buffer of its own.
+            var answer = new DefaultHttpContext { RequestServices = services };
+            using var buffer = new MemoryStream();
+            answer.Response.Body = buffer;
+            await result.ExecuteAsync(answer);
+            return new BatchAnswer(index, answer.Response.StatusCode, answer.Response.ContentType, buffer.ToArray());
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // As the exception handler answers a call that comes alone: a 500 for this call, logged; the others go on.
+            logger.LogError(e, "A batched call to {Route} failed", call.Route);
+            byte[] problem = JsonSerializer.SerializeToUtf8Bytes(new { type = "about:blank", title = "Internal error", status = 500, detail = $"{call.Route} failed on this node." });
+            return new BatchAnswer(index, StatusCodes.Status500InternalServerError, "application/problem+json", problem);
+        }
+    }
+
+    private static async Task<IResult> ResultOfAsync(HttpContext context, BatchCall call, bool fromPeer, JsonSerializerOptions options)
+    {
+        IServiceProvider services = context.RequestServices;
+        try
+        {
+            return call.Route switch
             {
                 InternalRoutes.Write => await NodeApi.WriteAsync(Body<WriteRequest>(call, options), services.GetRequiredService<ClusterNode>(), services.GetRequiredService<Coordinator>(), services.GetRequiredService<StoreHealth>(), context.RequestAborted),
                 InternalRoutes.Query => await NodeApi.QueryAsync(Body<QueryRequest>(call, options), services.GetRequiredService<ClusterNode>(), services.GetRequiredService<Coordinator>(), context.RequestAborted),
@@ -111,21 +139,8 @@ public static class BatchApi
         }
         catch (JsonException e)
         {
-            result = Problems.Invalid("body", $"The call's body is not what {call.Route} takes: {e.Message}");
+            return Problems.Invalid("body", $"The call's body is not what {call.Route} takes: {e.Message}");
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // As the exception handler answers a call that comes alone: a 500 for this call, logged; the others go on.
-            logger.LogError(e, "A batched call to {Route} failed", call.Route);
-            result = Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Internal error", detail: $"{call.Route} failed on this node.");
-        }
-
-        // Answered as alone: the handler's result written out by the framework, into a buffer of its own.
-        var answer = new DefaultHttpContext { RequestServices = services };
-        using var buffer = new MemoryStream();
-        answer.Response.Body = buffer;
-        await result.ExecuteAsync(answer);
-        return new BatchAnswer(index, answer.Response.StatusCode, answer.Response.ContentType, buffer.ToArray());
     }
 
     private static T? Body<T>(BatchCall call, JsonSerializerOptions options) => call.Body.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? default : call.Body.Deserialize<T>(options);

@@ -146,10 +146,13 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
         Random.Shared.Shuffle(others);
         int asked = 0;
         var pending = new List<Task<PeerResult<ReplicaReadAnswer>>>(others.Length);
+        // Asks still out once a majority answered are called off: a slow replica's call would hold one of the
+        // few calls to it that may be out at once (CoalescingHandler) until the replica timeout, for nothing.
+        using var asks = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void AskNext(string reason)
         {
             telemetry.AskedReplica(reason);
-            pending.Add(AskReplicaAsync(others[asked++], request, cancellationToken));
+            pending.Add(AskReplicaAsync(others[asked++], request, asks.Token));
         }
 
         for (int first = hedge.AskAll ? others.Length : Math.Min(quorum - 1, others.Length); asked < first;)
@@ -201,6 +204,10 @@ public sealed class Coordinator(ClusterNode node, MetaRangeSync sync, RocksDbAss
         finally
         {
             hedged.Cancel(); // the timer, if one still runs
+            if (pending.Count > 0)
+            {
+                asks.Cancel();
+            }
         }
 
         foreach ((string id, ulong at) in tombstones)

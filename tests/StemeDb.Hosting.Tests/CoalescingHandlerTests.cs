@@ -146,6 +146,61 @@ public sealed class CoalescingHandlerTests
     }
 
     [Fact]
+    public async Task A_batch_answered_with_no_answer_to_its_calls_fails_each_unanswered_call_as_a_broken_connection()
+    {
+        (HttpClient client, ScriptedNode node) = Start();
+        using (client)
+        {
+            // A 2xx that is not a batch's 200 (something in between answered) is no answer to any call.
+            node.RefuseBatchesWith = HttpStatusCode.NoContent;
+            Task<HttpResponseMessage>[] first = await FillSlotsAsync(client, node);
+            Task<HttpResponseMessage>[] odd = [.. Enumerable.Range(0, 3).Select(i => client.SendAsync(Query(i)))];
+            await Task.Delay(50);
+            node.ReleaseSingles();
+            foreach (Task<HttpResponseMessage> call in odd)
+            {
+                await Assert.ThrowsAsync<HttpRequestException>(() => call);
+            }
+
+            // The same answer twice does not stand for another call's.
+            await Task.WhenAll(first);
+            node.RefuseBatchesWith = null;
+            first = await FillSlotsAsync(client, node);
+            Task<HttpResponseMessage>[] twice = [.. Enumerable.Range(0, 3).Select(i => client.SendAsync(Query(i)))];
+            await Task.Delay(50);
+            node.ReleaseSingles();
+            await Until(() => node.Batches.Count == 1, "the batch is out");
+            ScriptedNode.Batch batch = node.Batches.Single();
+            await batch.AnswerAsync(1, 200, "[]");
+            await batch.AnswerAsync(1, 200, "[]");
+            await batch.AnswerAsync(0, 200, "[]");
+            await batch.EndAsync();
+            Assert.Equal(HttpStatusCode.OK, (await twice[1]).StatusCode);
+            await Assert.ThrowsAsync<HttpRequestException>(() => twice[2]);
+        }
+    }
+
+    [Fact]
+    public async Task An_answer_that_comes_after_its_caller_gave_up_is_disposed()
+    {
+        (HttpClient client, ScriptedNode node) = Start();
+        using (client)
+        {
+            // The node answers even though the call was cancelled (as one whose answer was already on its way).
+            node.IgnoreCancellation = true;
+            node.HoldSingles = true;
+            using var giveUp = new CancellationTokenSource();
+            Task<HttpResponseMessage> abandoned = client.SendAsync(Query(0), giveUp.Token);
+            await Until(() => node.Singles.Count == 1, "the call reaches the node");
+            await giveUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+            node.ReleaseSingles();
+            await Until(() => node.Answered.Count == 1, "the node answers");
+            await Until(() => node.Answered.Single().Disposed, "the answer no one awaits is disposed (its connection goes back)");
+        }
+    }
+
+    [Fact]
     public async Task A_call_whose_caller_gave_up_while_it_waited_is_not_sent()
     {
         (HttpClient client, ScriptedNode node) = Start();
@@ -175,6 +230,10 @@ public sealed class CoalescingHandlerTests
 
         public volatile bool KnowsBatch = true;
 
+        public volatile bool IgnoreCancellation;
+
+        public ConcurrentQueue<TrackedContent> Answered { get; } = new();
+
         public HttpStatusCode? RefuseBatchesWith;
 
         public ConcurrentQueue<string> Singles { get; } = new();
@@ -200,10 +259,12 @@ public sealed class CoalescingHandlerTests
                 Singles.Enqueue(body);
                 if (HoldSingles)
                 {
-                    await _release.Task.WaitAsync(cancellationToken);
+                    await _release.Task.WaitAsync(IgnoreCancellation ? CancellationToken.None : cancellationToken);
                 }
 
-                response.Content = new StringContent("alone " + body);
+                var content = new TrackedContent("alone " + body);
+                Answered.Enqueue(content);
+                response.Content = content;
                 return response;
             }
 
@@ -222,6 +283,28 @@ public sealed class CoalescingHandlerTests
             response.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(BatchAnswer.StreamContentType);
             Batches.Enqueue(batch);
             return response;
+        }
+
+        /// <summary>A body that knows whether it was disposed.</summary>
+        public sealed class TrackedContent(string text) : HttpContent
+        {
+            private readonly byte[] _bytes = Encoding.UTF8.GetBytes(text);
+
+            public bool Disposed { get; private set; }
+
+            protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_bytes).AsTask();
+
+            protected override bool TryComputeLength(out long length)
+            {
+                length = _bytes.Length;
+                return true;
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+                Disposed = true;
+                base.Dispose(disposing);
+            }
         }
 
         public sealed class Batch(List<string> bodies)

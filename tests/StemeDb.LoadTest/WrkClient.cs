@@ -25,11 +25,13 @@ public static class WrkClient
         await File.WriteAllTextAsync(script, Script(api, write, keys), cancellationToken);
         try
         {
-            int[] shares = [.. targets.Select((_, i) => (clients / targets.Count) + (i < clients % targets.Count ? 1 : 0))];
+            // Fewer clients than targets: the first targets get one each, the others none (wrk takes no -c0).
+            (Uri Target, int Clients)[] shares = [.. targets.Select((t, i) => (t, (clients / targets.Count) + (i < clients % targets.Count ? 1 : 0))).Where(s => s.Item2 > 0)];
             string seconds = Math.Max(1, (int)duration.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            HostCommand.Result[] runs = await Task.WhenAll(targets.Select((target, i) => HostCommand.RunAsync(
+            // Each wrk process gets a prefix of its own for the keys it writes: seeded by time alone, processes started together collide.
+            HostCommand.Result[] runs = await Task.WhenAll(shares.Select((share, i) => HostCommand.RunAsync(
                 "wrk",
-                ["-t1", $"-c{shares[i]}", $"-d{seconds}s", "--timeout", "10s", "-s", script, target.ToString()],
+                ["-t1", $"-c{share.Clients}", $"-d{seconds}s", "--timeout", "10s", "-s", script, share.Target.ToString(), "--", $"{Environment.ProcessId}-{i}-{Random.Shared.Next(1_000_000)}"],
                 duration + TimeSpan.FromSeconds(60),
                 cancellationToken: cancellationToken)));
             return Merge(runs, duration);
@@ -119,7 +121,7 @@ public static class WrkClient
             value = b64(string.rep("x", {{LoadRunner.ValueBytes}}))
             function init(args)
               math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-              prefix = tostring(math.random(100000000, 999999999))
+              prefix = args[1] or tostring(math.random(100000000, 999999999))
             end
             function request()
               {{request}}

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using StemeDb.Cluster.Membership;
 using StemeDb.Contracts;
+using StemeDb.Testing;
 
 namespace StemeDb.Node.Tests;
 
@@ -83,6 +84,9 @@ public sealed class HedgedReadTests
 
             // Each read picks its first replica at random: some began with the held one (all 20 missing it: 2^-20).
             Assert.True(calls.Waiting > 0, "no read asked node-2 first");
+
+            // Once node-3 answered, each read called off its ask of node-2 (not left to hang for 20 s).
+            await Poll.UntilAsync(() => calls.CalledOff == calls.Waiting, TimeSpan.FromSeconds(5), "every held ask called off", diagnostics: () => Task.FromResult($"{calls.CalledOff} of {calls.Waiting} held asks called off"));
         }
     }
 }

@@ -15,11 +15,15 @@ internal sealed class HeldCalls(string route = InternalRoutes.Replicate)
 {
     private readonly string _route = route;
     private int _waiting;
+    private int _calledOff;
 
     public volatile Func<Uri, bool> Held = _ => false;
 
     /// <summary>Replicate calls that were held at some point.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Held calls that their caller called off while they were held.</summary>
+    public int CalledOff => Volatile.Read(ref _calledOff);
 
     /// <summary>The assertion count of every replicate call sent (1 for another route's), in the order they were sent.</summary>
     public ConcurrentQueue<int> Sent { get; } = new();
@@ -38,9 +42,17 @@ internal sealed class HeldCalls(string route = InternalRoutes.Replicate)
                 if (hold.Held(request.RequestUri))
                 {
                     Interlocked.Increment(ref hold._waiting);
-                    for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
+                    try
                     {
-                        await Task.Delay(50, cancellationToken);
+                        for (int i = 0; i < 400 && hold.Held(request.RequestUri); i++)
+                        {
+                            await Task.Delay(50, cancellationToken);
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Interlocked.Increment(ref hold._calledOff);
+                        throw;
                     }
                 }
             }

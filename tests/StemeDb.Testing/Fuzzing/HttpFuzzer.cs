@@ -135,6 +135,11 @@ public sealed class HttpFuzzer(Uri baseAddress, int concurrency = 4)
         }
 
         string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (status == 200 && type?.MediaType == "application/x-ndjson")
+        {
+            return CheckLines(body); // a batch's answers: each call's status is its own
+        }
+
         if (status < 400 || request.Method == "HEAD")
         {
             return null;
@@ -156,6 +161,33 @@ public sealed class HttpFuzzer(Uri baseAddress, int concurrency = 4)
         {
             return $"{status} with a problem body that is not JSON: {Short(body)}";
         }
+    }
+
+    /// <summary>A stream of JSON lines, each an answer with its own status (a batch's): a line that is not one, or a 5xx in one, is a finding.</summary>
+    private static string? CheckLines(string body)
+    {
+        foreach (string line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            try
+            {
+                using JsonDocument answer = JsonDocument.Parse(line);
+                if (!answer.RootElement.TryGetProperty("status", out JsonElement s) || !s.TryGetInt32(out int said))
+                {
+                    return $"200 with a line that has no status: {Short(line)}";
+                }
+
+                if (said >= 500)
+                {
+                    return $"200 with a line of status {said}: {Short(line)}";
+                }
+            }
+            catch (JsonException)
+            {
+                return $"200 with a line that is not JSON: {Short(line)}";
+            }
+        }
+
+        return body.Length == 0 || body.EndsWith('\n') ? null : $"200 with a stream cut inside a line: {Short(body)}";
     }
 
     private static string Short(string body) => body.Length > 300 ? body[..300] + "…" : body;
