@@ -13,19 +13,25 @@ namespace StemeDb.Gateway.Tests;
 [Collection(LoopbackClusters.Name)]
 public sealed partial class TelemetryTests
 {
+    /// <summary>Once the gateway is ready, <paramref name="count"/> subjects <c>{prefix}:{i}</c> written and read through it.</summary>
+    private static async Task WriteAndReadAsync(GatewayHost gateway, string prefix, int count)
+    {
+        await gateway.WaitReadyAsync();
+        for (int i = 0; i < count; i++)
+        {
+            using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", new StringContent($"{{\"subject\":\"{prefix}:{i}\",\"predicate\":\"name\",\"object\":{i}}}", Encoding.UTF8, "application/json"));
+            Assert.True(written.IsSuccessStatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync($"/v1/assertions?subject={prefix}%3A{i}")).StatusCode);
+        }
+    }
+
     [Fact]
     public async Task After_writes_reads_and_a_death_the_scrapes_hold_the_families_with_values_that_moved()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(3);
         await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
-        await gateway.WaitReadyAsync();
-        for (int i = 0; i < 20; i++)
-        {
-            using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", new StringContent($"{{\"subject\":\"user:{i}\",\"predicate\":\"name\",\"object\":{i}}}", Encoding.UTF8, "application/json"));
-            Assert.True(written.IsSuccessStatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync($"/v1/assertions?subject=user%3A{i}")).StatusCode);
-        }
+        await WriteAndReadAsync(gateway, "user", 20);
 
         await cluster.SplitGenesisInHalfAsync();
         await cluster.KillAsync(2);
@@ -76,13 +82,7 @@ public sealed partial class TelemetryTests
         await using NodeCluster cluster = await NodeCluster.StartAsync(3);
         await cluster.WaitJoinedAsync();
         await using GatewayHost gateway = await GatewayHost.StartAsync(cluster.Urls);
-        await gateway.WaitReadyAsync();
-        for (int i = 0; i < 10; i++)
-        {
-            using HttpResponseMessage written = await gateway.Http.PostAsync("/v1/assertions", new StringContent($"{{\"subject\":\"own:{i}\",\"predicate\":\"p\",\"object\":{i}}}", Encoding.UTF8, "application/json"));
-            Assert.True(written.IsSuccessStatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync($"/v1/assertions?subject=own%3A{i}")).StatusCode);
-        }
+        await WriteAndReadAsync(gateway, "own", 10);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         for (int n = 0; n < 3; n++)
