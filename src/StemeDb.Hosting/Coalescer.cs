@@ -52,22 +52,23 @@ public sealed class Coalescer<TKey, TItem, TResult>
         Destination destination = _destinations.GetOrAdd(key, static _ => new Destination());
         destination.Queue.Enqueue(waiting);
         Drain(key, destination);
-        if (!cancellationToken.CanBeCanceled)
-        {
-            return waiting.Done.Task;
-        }
+        return !cancellationToken.CanBeCanceled ? waiting.Done.Task
+            : _abandoned is { } abandoned ? WaitOrAbandonAsync(waiting.Done.Task, abandoned, cancellationToken)
+            : waiting.Done.Task.WaitAsync(cancellationToken);
+    }
 
-        Task<TResult> wait = waiting.Done.Task.WaitAsync(cancellationToken);
-        if (_abandoned is { } abandoned)
+    /// <summary>The answer, or, when its caller gives up first, the answer handed to <paramref name="abandoned"/> once it comes.</summary>
+    private static async Task<TResult> WaitOrAbandonAsync(Task<TResult> answer, Action<TResult> abandoned, CancellationToken cancellationToken)
+    {
+        try
         {
-            _ = wait.ContinueWith(
-                _ => waiting.Done.Task.ContinueWith(answered => abandoned(answered.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnCanceled | TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            return await answer.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        return wait;
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = answer.ContinueWith(a => abandoned(a.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
     }
 
     // Whoever enqueues and whoever finishes a call both drain, so an item is never left behind: either the

@@ -104,22 +104,24 @@ public static class BatchApi
             : null;
         try
         {
-            IResult result = await ResultOfAsync(context, call, fromPeer, options);
-
-            // Answered as alone: the handler's result written out by the framework, into a buffer of its own.
-            var answer = new DefaultHttpContext { RequestServices = services };
-            using var buffer = new MemoryStream();
-            answer.Response.Body = buffer;
-            await result.ExecuteAsync(answer);
-            return new BatchAnswer(index, answer.Response.StatusCode, answer.Response.ContentType, buffer.ToArray());
+            return await AnswerAsync(index, await ResultOfAsync(context, call, fromPeer, options), services);
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
             // As the exception handler answers a call that comes alone: a 500 for this call, logged; the others go on.
             logger.LogError(e, "A batched call to {Route} failed", call.Route);
-            byte[] problem = JsonSerializer.SerializeToUtf8Bytes(new { type = "about:blank", title = "Internal error", status = 500, detail = $"{call.Route} failed on this node." });
-            return new BatchAnswer(index, StatusCodes.Status500InternalServerError, "application/problem+json", problem);
+            return await AnswerAsync(index, Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Internal error", detail: $"{call.Route} failed on this node."), services);
         }
+    }
+
+    /// <summary>Answered as alone: a result written out by the framework, into a buffer of its own.</summary>
+    private static async Task<BatchAnswer> AnswerAsync(int index, IResult result, IServiceProvider services)
+    {
+        var answer = new DefaultHttpContext { RequestServices = services };
+        using var buffer = new MemoryStream();
+        answer.Response.Body = buffer;
+        await result.ExecuteAsync(answer);
+        return new BatchAnswer(index, answer.Response.StatusCode, answer.Response.ContentType, buffer.ToArray());
     }
 
     private static async Task<IResult> ResultOfAsync(HttpContext context, BatchCall call, bool fromPeer, JsonSerializerOptions options)

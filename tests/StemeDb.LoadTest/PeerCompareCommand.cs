@@ -37,7 +37,8 @@ public static class PeerCompareCommand
             throw new ArgumentException("--client takes dotnet or wrk");
         }
 
-        if (client == "wrk" && WrkClient.Missing() is { } noWrk)
+        bool wrk = client == "wrk";
+        if (wrk && WrkClient.Missing() is { } noWrk)
         {
             Console.Error.WriteLine($"error: {noWrk}");
             return 4;
@@ -58,12 +59,12 @@ public static class PeerCompareCommand
             {
                 if (Wanted("write", clients))
                 {
-                    rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), client, http, cancellationToken));
+                    rows.Add(await RunAsync("stemedb", "write", clients, Ours(clients, 0), wrk, http, cancellationToken));
                 }
 
                 if (Wanted("read", clients))
                 {
-                    rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), client, http, cancellationToken));
+                    rows.Add(await RunAsync("stemedb", "read", clients, Ours(clients, 1), wrk, http, cancellationToken));
                 }
             }
         }
@@ -77,18 +78,18 @@ public static class PeerCompareCommand
             {
                 if (Wanted("write", clients))
                 {
-                    rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), client, http, cancellationToken));
+                    rows.Add(await RunAsync("etcd", "write", clients, Theirs(clients, 0), wrk, http, cancellationToken));
                 }
 
                 if (Wanted("read", clients))
                 {
-                    rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), client, http, cancellationToken));
+                    rows.Add(await RunAsync("etcd", "read", clients, Theirs(clients, 1), wrk, http, cancellationToken));
                 }
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {(client == "wrk" ? "wrk (one process per target)" : "this process's HttpClient")}, {seconds} s per row after {warmup} s of warm-up per system (mixed, 16 then 64 clients){(client == "wrk" ? "" : " and 2 s per row")}, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"closed loop, {(wrk ? "wrk (one process per target)" : "this process's HttpClient")}, {seconds} s per row after {warmup} s of warm-up per system (mixed, 16 then 64 clients){(wrk ? "" : " and 2 s per row")}, {keys} keys uniform, {LoadRunner.ValueBytes}-byte values; stemedb: 3 nodes RF 3 + gateway in one process, fsync on; etcd: {EtcdPeer.Version()} 3 members on loopback, defaults"));
         Console.WriteLine();
         Console.WriteLine("| workload | clients | stemedb req/s | p50 ms | p99 ms | etcd req/s | p50 ms | p99 ms | stemedb / etcd | target |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -145,9 +146,9 @@ public static class PeerCompareCommand
         }
     }
 
-    private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, string client, HttpClient http, CancellationToken cancellationToken)
+    private static async Task<Row> RunAsync(string system, string workload, int clients, LoadOptions options, bool wrk, HttpClient http, CancellationToken cancellationToken)
     {
-        LoadResult result = client == "wrk"
+        LoadResult result = wrk
             ? await WrkClient.RunAsync(options.Api, options.ReadRatio == 0, options.Targets.Count > 0 ? options.Targets : [options.Target], clients, options.Duration, options.Keys, cancellationToken)
             : await new LoadRunner(options, http, null).RunAsync(cancellationToken);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{system,-8} {workload,-5} {clients,3} clients {result}"));

@@ -230,7 +230,7 @@ public static class ScalingCommand
             var pids = new Dictionary<string, int>();
             foreach (string name in _containers)
             {
-                pids[name] = int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", name], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
+                pids[name] = await PidAsync(name, cancellationToken);
             }
 
             Dictionary<string, long> before = pids.ToDictionary(p => p.Key, p => Ticks(p.Value));
@@ -250,7 +250,7 @@ public static class ScalingCommand
             var pids = new List<int>();
             foreach (string name in _containers.Where(c => c.Contains("-node-", StringComparison.Ordinal)))
             {
-                pids.Add(int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", name], cancellationToken)).Trim(), CultureInfo.InvariantCulture));
+                pids.Add(await PidAsync(name, cancellationToken));
             }
 
             // By thread id: the runtime ends an idle tiering thread and starts another when work comes, so a thread
@@ -288,9 +288,12 @@ public static class ScalingCommand
         public async Task ProfileNodeAsync(int index, TimeSpan duration, string directory, string name, CancellationToken cancellationToken)
         {
             string container = _containers.First(c => c.EndsWith($"-node-{index + 1}", StringComparison.Ordinal));
-            int pid = int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", container], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
-            await PerfProfile.RecordAsync(pid, duration, directory, name, cancellationToken);
+            await PerfProfile.RecordAsync(await PidAsync(container, cancellationToken), duration, directory, name, cancellationToken);
         }
+
+        /// <summary>The host's pid of a container's process.</summary>
+        private async Task<int> PidAsync(string container, CancellationToken cancellationToken) =>
+            int.Parse((await Podman(["inspect", "--format", "{{.State.Pid}}", container], cancellationToken)).Trim(), CultureInfo.InvariantCulture);
 
         // USER_HZ, 100 on Linux.
         private const double TicksPerSecond = 100;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -95,7 +96,7 @@ public sealed record BatchAnswer(int Index, int Status, string? ContentType, byt
             }
 
             string? contentType = a.TryGetProperty("contentType", out JsonElement type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
-            byte[] body = a.TryGetProperty("body", out JsonElement json) ? Encoding.UTF8.GetBytes(json.GetRawText())
+            byte[] body = a.TryGetProperty("body", out JsonElement json) ? JsonMarshal.GetRawUtf8Value(json).ToArray()
                 : a.TryGetProperty("text", out JsonElement text) && text.ValueKind == JsonValueKind.String ? Encoding.UTF8.GetBytes(text.GetString()!)
                 : [];
             return new BatchAnswer(i, code, contentType, body);
